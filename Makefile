@@ -1,0 +1,43 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+# Everything else (setup, configure, build) happens on the way.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all setup configure build run test bench train asan clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt | setup
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: setup $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Until the server exists, the main job is the command-line demo of the spec's Example 1.
+run: build
+	$(BUILD_DIR)/youmeyou demo
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD_DIR)/bench/youmeyou_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+# Retrain the intent classifier from data/intent/*.txt into data/models/intent.model.
+train: build
+	scripts/train-intent
+
+# ASan + UBSan build and tests, in a separate build tree.
+asan:
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DYOUMEYOU_SANITIZE=ON
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan
