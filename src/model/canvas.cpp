@@ -1,0 +1,73 @@
+#include "model/canvas.hpp"
+
+#include <unordered_set>
+
+#include "model/json_io.hpp"
+
+namespace ymy {
+
+const CanvasNode* Canvas::findNode(std::string_view id) const {
+  for (const auto& node : nodes) {
+    if (node.id == id) return &node;
+  }
+  return nullptr;
+}
+
+Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view path) {
+  return json::guarded([&] {
+    json::Reader root(value, std::string(path));
+    Canvas canvas;
+    std::unordered_set<std::string> ids;
+    if (auto nodes = root.find("nodes")) {
+      for (const auto& n : nodes->items()) {
+        CanvasNode node;
+        node.id = n.at("id").str();
+        if (node.id.empty()) n.at("id").fail("must not be empty");
+        if (!ids.insert(node.id).second) n.at("id").fail("duplicate node id '" + node.id + "'");
+        node.type = n.at("type").str();
+        node.label = n.strOr("label", node.id);
+        if (auto pos = n.find("position")) {
+          node.position.x = pos->at("x").number();
+          node.position.y = pos->at("y").number();
+        }
+        if (auto config = n.find("config")) node.config = config->object();
+        canvas.nodes.push_back(std::move(node));
+      }
+    }
+    if (auto edges = root.find("edges")) {
+      std::size_t index = 0;
+      for (const auto& e : edges->items()) {
+        CanvasEdge edge;
+        edge.source = e.at("source").str();
+        edge.target = e.at("target").str();
+        if (!ids.count(edge.source)) e.at("source").fail("unknown node '" + edge.source + "'");
+        if (!ids.count(edge.target)) e.at("target").fail("unknown node '" + edge.target + "'");
+        edge.id = e.strOr("id", "e" + std::to_string(++index) + "-" + edge.source + "-" + edge.target);
+        edge.type = e.strOr("type", "api-call");
+        canvas.edges.push_back(std::move(edge));
+      }
+    }
+    return canvas;
+  });
+}
+
+boost::json::value toJson(const Canvas& canvas) {
+  boost::json::array nodes;
+  for (const auto& n : canvas.nodes) {
+    nodes.push_back(boost::json::object{
+        {"id", n.id},
+        {"type", n.type},
+        {"label", n.label},
+        {"position", {{"x", n.position.x}, {"y", n.position.y}}},
+        {"config", n.config},
+    });
+  }
+  boost::json::array edges;
+  for (const auto& e : canvas.edges) {
+    edges.push_back(boost::json::object{
+        {"id", e.id}, {"source", e.source}, {"target", e.target}, {"type", e.type}});
+  }
+  return boost::json::object{{"nodes", std::move(nodes)}, {"edges", std::move(edges)}};
+}
+
+}  // namespace ymy

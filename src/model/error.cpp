@@ -1,0 +1,16 @@
+#include "model/error.hpp"
+
+namespace ymy {
+
+const char* errorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kInvalidPlan: return "invalid_plan";
+    case ErrorCode::kIo: return "io_error";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace ymy

@@ -1,0 +1,38 @@
+#pragma once
+// Errors are values at module boundaries: every fallible function returns
+// Result<T>, an expected whose error names what was wrong and where.
+
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace ymy {
+
+enum class ErrorCode {
+  kInvalidArgument,  // bad user input: empty request, wrong JSON shape, ...
+  kNotFound,         // a file, id or resource that does not exist
+  kInvalidPlan,      // a plan that fails validation (cycle, unknown dependency, ...)
+  kIo,               // the operating system said no
+  kInternal,         // a broken invariant we could still report
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+
+  Error() = default;
+  Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}
+};
+
+// Stable lowercase name of a code ("invalid_argument"), for JSON error bodies.
+const char* errorCodeName(ErrorCode code);
+
+template <class T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(ErrorCode code, std::string message) {
+  return tl::unexpected<Error>(Error{code, std::move(message)});
+}
+
+}  // namespace ymy
