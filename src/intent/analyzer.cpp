@@ -1,0 +1,309 @@
+#include "intent/analyzer.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "intent/params.hpp"
+#include "intent/text.hpp"
+
+namespace ymy::intent {
+
+namespace {
+
+using Kind = Token::Kind;
+
+const std::set<std::string> kNegations = {"without", "no", "except", "excluding", "minus", "sans", "skip", "not"};
+const std::set<std::string> kDeterminers = {"a", "an", "the", "any", "my", "our", "its"};
+const std::set<std::string> kListOpeners = {"with", "including", "include", "featuring", "supporting",
+                                            "plus", "support", "has", "have", "offering", "need", "needs"};
+const std::set<std::string> kStopwords = {
+    "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "my", "our", "some", "basic",
+    "full", "simple", "complete", "also", "as", "well", "be", "it", "that", "this", "is", "are", "etc",
+    "using", "use", "built", "based", "good", "proper", "real", "time", "great", "nice", "all", "their",
+    "stuff", "things", "thing", "feature", "features", "support", "ability", "way", "ways", "like",
+    "so", "can", "users", "user", "people", "we", "i", "you", "want", "need", "should", "must", "will",
+};
+const std::set<std::string> kSystemNouns = {"platform", "app", "application", "system", "service", "backend",
+                                            "site", "website", "marketplace", "tool", "saas", "clone",
+                                            "portal", "api", "network", "store", "engine", "product"};
+const std::set<std::string> kBuildVerbs = {"build", "create", "design", "architect", "make", "develop",
+                                           "implement", "launch", "spin", "set", "need", "want", "plan",
+                                           "start", "write", "draft", "sketch", "construct", "bootstrap"};
+
+std::string slug(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += '-';
+    for (char c : w) {
+      if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+    }
+  }
+  return out;
+}
+
+bool negated(const std::vector<Token>& tokens, std::size_t position) {
+  if (position >= 1 && kNegations.count(tokens[position - 1].text)) return true;
+  return position >= 2 && kDeterminers.count(tokens[position - 1].text) &&
+         kNegations.count(tokens[position - 2].text);
+}
+
+// Build target from the noun phrase: "build a ride sharing app" -> "ride-sharing-app".
+// Nouns inside a component mention ("recommendation engine") do not count.
+std::string buildTargetFromText(const std::vector<Token>& tokens, const std::vector<bool>& covered) {
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (!kSystemNouns.count(tokens[i].text) || covered[i]) continue;
+    std::vector<std::string> words;
+    std::size_t k = i;
+    while (k > 0 && words.size() < 3) {
+      const auto& t = tokens[k - 1];
+      if (t.kind != Kind::kWord || kStopwords.count(t.text) || kBuildVerbs.count(t.text) ||
+          kDeterminers.count(t.text) || t.precededByComma || covered[k - 1]) {
+        break;
+      }
+      words.insert(words.begin(), t.text);
+      --k;
+    }
+    if (words.empty()) continue;
+    words.push_back(tokens[i].text == "app" || tokens[i].text == "application" ? "app" : "platform");
+    return slug(words);
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<void> validateRequestText(std::string_view text) {
+  if (text.size() > kMaxRequestBytes) {
+    return fail(ErrorCode::kInvalidArgument, "request is " + std::to_string(text.size()) +
+                                                 " bytes; the limit is " + std::to_string(kMaxRequestBytes));
+  }
+  if (auto bad = invalidUtf8Offset(text)) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(text[*bad]));
+    return fail(ErrorCode::kInvalidArgument, "request is not valid UTF-8 (byte " + std::string(byte) +
+                                                 " at offset " + std::to_string(*bad) + ")");
+  }
+  bool blank = std::all_of(text.begin(), text.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  });
+  if (blank) return fail(ErrorCode::kInvalidArgument, "request is empty");
+  return {};
+}
+
+double estimateComplexity(const IntentFrame& f, std::size_t canvasNodes) {
+  const double n = static_cast<double>(f.components.size() + f.features.size());
+  const bool quantitative = f.params.rps || f.params.users || f.params.latencyMs || f.params.connections;
+  double c = 0;
+  switch (f.intent) {
+    case Intent::kBuildFromScratch:
+      c = 0.7 + 0.05 * std::min(n, 6.0);
+      break;
+    case Intent::kAddComponent: c = 0.4; break;
+    case Intent::kScaleComponent: c = 0.5; break;
+    case Intent::kModifyComponent: c = 0.4; break;
+    case Intent::kRemoveComponent: c = 0.3; break;
+    case Intent::kOptimize: c = 0.45; break;
+    case Intent::kAnalyze: c = 0.2; break;
+  }
+  if (f.intent != Intent::kBuildFromScratch) {
+    if (quantitative) c += 0.1;
+    c += 0.08 * std::min(std::max(n - 1, 0.0), 4.0);
+    if (canvasNodes > 12) c += 0.05;
+  }
+  return std::clamp(c, 0.0, 1.0);
+}
+
+IntentAnalyzer::IntentAnalyzer(const Catalog& catalog, const IntentClassifier& classifier)
+    : catalog_(catalog), classifier_(classifier), matcher_(catalog) {}
+
+std::string IntentAnalyzer::componentOfNode(const CanvasNode& node) const {
+  if (const auto* c = catalog_.findByNodeId(node.id)) return c->id;
+  if (auto it = node.config.find("component"); it != node.config.end() && it->value().is_string()) {
+    std::string id(it->value().get_string());
+    if (catalog_.find(id)) return id;
+  }
+  if (auto id = matcher_.componentOf(node.label); !id.empty()) return id;
+  if (auto id = matcher_.componentOf(node.id); !id.empty()) return id;
+  if (auto id = matcher_.componentOf(node.type); !id.empty()) return id;
+  return "";
+}
+
+const CanvasNode* IntentAnalyzer::nodeForComponent(const Canvas& canvas, std::string_view componentId) const {
+  for (const auto& node : canvas.nodes) {
+    if (componentOfNode(node) == componentId) return &node;
+  }
+  return nullptr;
+}
+
+Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas* canvas) const {
+  if (auto ok = validateRequestText(text); !ok) return tl::unexpected(ok.error());
+
+  IntentFrame frame;
+  auto prediction = classifier_.predict(text);
+  frame.intent = prediction.intent;
+  frame.confidence = prediction.probability;
+
+  auto tokens = tokenize(text);
+  frame.params = extractParams(tokens);
+
+  // Canvas nodes named directly ("the orders-api", "Billing Worker") come first.
+  const CanvasNode* namedNode = nullptr;
+  std::size_t namedAt = tokens.size();
+  if (canvas) {
+    std::size_t bestLength = 0;
+    for (const auto& node : canvas->nodes) {
+      for (const auto* phrase : {&node.id, &node.label}) {
+        auto stems = phraseStems(*phrase);
+        if (stems.size() < 2 && stems.size() < bestLength + 1) continue;  // single words: only via the catalog
+        for (std::size_t i = 0; i + stems.size() <= tokens.size(); ++i) {
+          bool match = !stems.empty();
+          for (std::size_t k = 0; match && k < stems.size(); ++k) match = tokens[i + k].stem == stems[k];
+          if (match && stems.size() > bestLength) {
+            namedNode = &node;
+            namedAt = i;
+            bestLength = stems.size();
+          }
+        }
+      }
+    }
+  }
+
+  // Components and domains in order of mention; "without chat" excludes chat.
+  const auto mentions = matcher_.find(tokens);
+  std::vector<bool> covered(tokens.size(), false);
+  for (const auto& m : mentions) {
+    for (std::size_t k = 0; k < m.length; ++k) covered[m.position + k] = true;
+  }
+  const Domain* domain = nullptr;
+  std::vector<std::pair<std::size_t, std::string>> mentioned;
+  for (const auto& m : mentions) {
+    if (m.kind == Mention::Kind::kDomain) {
+      if (!domain) domain = catalog_.findDomain(m.id);
+      continue;
+    }
+    // "10 million users" is a count, not the user service.
+    if (m.position > 0 && tokens[m.position - 1].kind == Kind::kNumber && m.id == "user") continue;
+    if (negated(tokens, m.position) && frame.intent != Intent::kRemoveComponent) {
+      if (std::find(frame.excluded.begin(), frame.excluded.end(), m.id) == frame.excluded.end()) {
+        frame.excluded.push_back(m.id);
+      }
+      continue;
+    }
+    mentioned.emplace_back(m.position, m.id);
+  }
+  if (namedNode) {
+    if (auto id = componentOfNode(*namedNode); !id.empty()) mentioned.emplace_back(namedAt, id);
+  }
+  std::stable_sort(mentioned.begin(), mentioned.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [pos, id] : mentioned) {
+    if (std::find(frame.components.begin(), frame.components.end(), id) == frame.components.end() &&
+        std::find(frame.excluded.begin(), frame.excluded.end(), id) == frame.excluded.end()) {
+      frame.components.push_back(id);
+    }
+  }
+
+  // Things asked for that the catalog does not know: list items after "with",
+  // "including", ... ("with loyalty points and gift cards").
+  if (frame.intent == Intent::kBuildFromScratch || frame.intent == Intent::kAddComponent) {
+    bool inList = false;
+    std::vector<std::string> item;
+    bool itemCovered = false;
+    auto flush = [&] {
+      if (!item.empty() && !itemCovered && item.size() <= 3) {
+        std::string feature;
+        for (const auto& w : item) feature += (feature.empty() ? "" : " ") + w;
+        if (std::find(frame.features.begin(), frame.features.end(), feature) == frame.features.end()) {
+          frame.features.push_back(feature);
+        }
+      }
+      item.clear();
+      itemCovered = false;
+    };
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const auto& t = tokens[i];
+      if (t.precededByComma) flush();
+      if (kListOpeners.count(t.text)) {
+        flush();
+        inList = true;
+        continue;
+      }
+      if (!inList) continue;
+      if (t.text == "and" || t.text == "or" || t.text == "plus") {
+        flush();
+        continue;
+      }
+      if (t.kind != Kind::kWord) {
+        itemCovered = true;  // numbers belong to parameters, not features
+        continue;
+      }
+      if (covered[i]) itemCovered = true;
+      if (kSystemNouns.count(t.text) && t.text != "api") itemCovered = true;
+      if (!kStopwords.count(t.text) && !kBuildVerbs.count(t.text)) item.push_back(t.text);
+    }
+    flush();
+    if (frame.features.size() > 6) frame.features.resize(6);
+  }
+
+  // Target.
+  if (frame.intent == Intent::kBuildFromScratch) {
+    // A domain brings its usual services, unless the request enumerates some
+    // of them itself ("an e-commerce platform with auth, catalog and cart"):
+    // then the request's list is the list. Extras the domain does not have
+    // ("a food delivery app with loyalty points") come on top of the defaults.
+    if (domain) {
+      bool enumeratesDomain = std::any_of(frame.components.begin(), frame.components.end(), [&](const auto& id) {
+        return std::find(domain->components.begin(), domain->components.end(), id) != domain->components.end();
+      });
+      if (!enumeratesDomain) {
+        std::vector<std::string> merged;
+        for (const auto& id : domain->components) {
+          if (std::find(frame.excluded.begin(), frame.excluded.end(), id) == frame.excluded.end()) merged.push_back(id);
+        }
+        for (const auto& id : frame.components) {
+          if (std::find(merged.begin(), merged.end(), id) == merged.end()) merged.push_back(id);
+        }
+        frame.components = std::move(merged);
+      }
+    }
+    if (domain) {
+      frame.target = domain->target;
+    } else if (auto t = buildTargetFromText(tokens, covered); !t.empty()) {
+      frame.target = t;
+    } else {
+      frame.target = "system";
+    }
+  } else if (namedNode && (frame.components.empty() || componentOfNode(*namedNode) == frame.components.front() ||
+                           namedAt <= mentioned.front().first)) {
+    frame.target = namedNode->id;
+    frame.targetOnCanvas = true;
+  } else if (!frame.components.empty()) {
+    const auto* component = catalog_.find(frame.components.front());
+    const CanvasNode* node = canvas ? nodeForComponent(*canvas, component->id) : nullptr;
+    frame.target = node ? node->id : component->nodeId;
+    frame.targetOnCanvas = node != nullptr;
+  } else {
+    frame.target = "system";
+  }
+
+  frame.complexity = estimateComplexity(frame, canvas ? canvas->nodes.size() : 0);
+
+  // What the planner will produce (planner/static_templates and dynamic_planner
+  // keep to these shapes; the planner tests check the build case exactly).
+  std::size_t services = 0;
+  for (const auto& id : frame.components) services += catalog_.find(id)->isService() ? 1 : 0;
+  services += frame.features.size();
+  switch (frame.intent) {
+    case Intent::kBuildFromScratch: frame.estimatedTasks = static_cast<int>(services) + 4; break;
+    case Intent::kAddComponent: frame.estimatedTasks = static_cast<int>(2 + 2 * std::max<std::size_t>(services, 1)); break;
+    case Intent::kScaleComponent: frame.estimatedTasks = 6; break;
+    case Intent::kModifyComponent: frame.estimatedTasks = 5; break;
+    case Intent::kRemoveComponent: frame.estimatedTasks = 4; break;
+    case Intent::kOptimize: frame.estimatedTasks = 4; break;
+    case Intent::kAnalyze: frame.estimatedTasks = 2; break;
+  }
+  return frame;
+}
+
+}  // namespace ymy::intent
