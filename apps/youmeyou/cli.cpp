@@ -1,0 +1,328 @@
+#include "cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "engine.hpp"
+#include "intent/classifier.hpp"
+#include "model/json_io.hpp"
+#include "planner/validation.hpp"
+
+namespace ymy::app {
+
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kBadInput = 2;
+
+const char* kExample1 =
+    "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
+const char* kExample2 = "Fix the auth service in my design and make it scalable to 5000 RPS";
+
+struct Options {
+  std::string dataDir;
+  std::string request;
+  std::string requestFile;
+  std::string canvasFile;
+  std::string stack;
+  std::string planFile;
+  std::string modelOut;
+  std::string datasetDir;
+  double threshold = planner::kDefaultStaticThreshold;
+  bool full = false;
+  bool showMistakes = false;
+  intent::TrainOptions train;
+};
+
+int error(std::ostream& err, const std::string& message, int code = kBadInput) {
+  err << "youmeyou: error: " << message << "\n";
+  return code;
+}
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// The request comes from the positional argument, --file, or stdin ("-").
+Result<std::string> readRequest(const Options& o, std::istream& in) {
+  std::string text = o.request;
+  if (!o.requestFile.empty() || o.request == "-") {
+    std::ostringstream buffer;
+    if (o.request == "-" && o.requestFile.empty()) {
+      buffer << in.rdbuf();
+    } else {
+      std::ifstream file(o.requestFile, std::ios::binary);
+      if (!file) return fail(ErrorCode::kNotFound, "request file '" + o.requestFile + "' cannot be read");
+      buffer << file.rdbuf();
+    }
+    text = buffer.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  }
+  if (auto ok = intent::validateRequestText(text); !ok) return tl::unexpected(ok.error());
+  return text;
+}
+
+struct Loaded {
+  std::unique_ptr<Engine> engine;
+  std::optional<Canvas> canvas;
+  std::string request;
+};
+
+Result<Loaded> loadInputs(const Options& o, std::istream& in) {
+  Loaded l;
+  auto request = readRequest(o, in);
+  if (!request) return tl::unexpected(request.error());
+  l.request = std::move(*request);
+  if (!o.canvasFile.empty()) {
+    auto canvas = loadCanvasFile(o.canvasFile);
+    if (!canvas) return tl::unexpected(canvas.error());
+    l.canvas = std::move(*canvas);
+  }
+  auto engine = Engine::load(o.dataDir.empty() ? defaultDataDir() : std::filesystem::path(o.dataDir));
+  if (!engine) return tl::unexpected(engine.error());
+  l.engine = std::move(*engine);
+  return l;
+}
+
+int exitFor(const Error& e) { return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kBadInput : kFailed; }
+
+std::string routeLine(const Analysis& a, const planner::PlanOutcome& p, double threshold) {
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(2) << "route: " << routeName(p.route) << " (complexity "
+       << a.frame.complexity << (p.route == Route::kStatic ? " < " : " >= ") << threshold << "), approach: "
+       << p.approach << ", " << p.plan.tasks.size() << " tasks, critical path "
+       << planner::criticalPathSeconds(p.plan) << " s";
+  return line.str();
+}
+
+int cmdAnalyze(const Options& o, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto l = loadInputs(o, in);
+  if (!l) return error(err, l->request.empty() ? l.error().message : l.error().message, exitFor(l.error()));
+  auto a = l->engine->analyze(l->request, l->canvas ? &*l->canvas : nullptr, splitList(o.stack));
+  if (!a) return error(err, a.error().message, exitFor(a.error()));
+  if (o.full) {
+    out << json::pretty(boost::json::object{{"intent", toJson(a->frame)}, {"context", context::toJson(a->context)}})
+        << "\n";
+  } else {
+    out << json::pretty(toJson(a->frame)) << "\n";
+  }
+  return kOk;
+}
+
+int cmdPlan(const Options& o, std::istream& in, std::ostream& out, std::ostream& err) {
+  auto l = loadInputs(o, in);
+  if (!l) return error(err, l.error().message, exitFor(l.error()));
+  auto a = l->engine->analyze(l->request, l->canvas ? &*l->canvas : nullptr, splitList(o.stack));
+  if (!a) return error(err, a.error().message, exitFor(a.error()));
+  auto p = l->engine->plan(*a, l->request, o.threshold);
+  if (!p) return error(err, p.error().message, kFailed);
+  if (o.full) {
+    out << json::pretty(boost::json::object{
+               {"intent", toJson(a->frame)},
+               {"context", context::toJson(a->context)},
+               {"route", routeName(p->route)},
+               {"approach", p->approach},
+               {"criticalPath", planner::criticalPathSeconds(p->plan)},
+               {"plan", toJson(p->plan)},
+           })
+        << "\n";
+  } else {
+    out << json::pretty(toJson(p->plan)) << "\n";
+  }
+  err << routeLine(*a, *p, o.threshold) << "\n";
+  return kOk;
+}
+
+int cmdValidatePlan(const Options& o, std::ostream& out, std::ostream& err) {
+  auto value = json::parseFile(o.planFile, "plan file");
+  if (!value) return error(err, value.error().message);
+  auto plan = planFromJson(*value);
+  if (!plan) return error(err, "plan file '" + o.planFile + "': " + plan.error().message);
+  if (auto ok = planner::validatePlan(*plan); !ok) return error(err, ok.error().message);
+  out << "valid: " << plan->tasks.size() << " tasks, critical path " << planner::criticalPathSeconds(*plan) << " s\n";
+  return kOk;
+}
+
+std::filesystem::path dataDirOf(const Options& o) {
+  return o.dataDir.empty() ? defaultDataDir() : std::filesystem::path(o.dataDir);
+}
+
+int cmdTrain(const Options& o, std::ostream& out, std::ostream& err) {
+  auto dataDir = dataDirOf(o);
+  auto datasetDir = o.datasetDir.empty() ? dataDir / "intent" : std::filesystem::path(o.datasetDir);
+  auto examples = intent::loadDataset(datasetDir);
+  if (!examples) return error(err, examples.error().message);
+  auto split = intent::splitDataset(*examples);
+  out << "training on " << split.train.size() << " examples, holding out " << split.test.size() << "\n";
+  auto model = intent::IntentClassifier::train(split.train, o.train);
+  auto evaluation = model.evaluate(split.test);
+  out << "held-out " << evaluation.report();
+  auto target = o.modelOut.empty() ? dataDir / "models" / "intent.model" : std::filesystem::path(o.modelOut);
+  std::error_code ec;
+  std::filesystem::create_directories(target.parent_path(), ec);
+  if (auto saved = model.save(target); !saved) return error(err, saved.error().message, kFailed);
+  out << "saved " << model.featureCount() << " features to " << target.string() << "\n";
+  return kOk;
+}
+
+int cmdEval(const Options& o, std::ostream& out, std::ostream& err) {
+  auto dataDir = dataDirOf(o);
+  auto datasetDir = o.datasetDir.empty() ? dataDir / "intent" : std::filesystem::path(o.datasetDir);
+  auto examples = intent::loadDataset(datasetDir);
+  if (!examples) return error(err, examples.error().message);
+  auto modelPath = o.modelOut.empty() ? dataDir / "models" / "intent.model" : std::filesystem::path(o.modelOut);
+  auto model = intent::IntentClassifier::load(modelPath);
+  if (!model) return error(err, model.error().message);
+  auto evaluation = model->evaluate(intent::splitDataset(*examples).test);
+  out << "held-out " << evaluation.report();
+  if (o.showMistakes) {
+    for (const auto& [example, predicted] : evaluation.mistakes) {
+      out << "  " << intentName(example.label) << " -> " << intentName(predicted) << ": " << example.text << "\n";
+    }
+  }
+  return kOk;
+}
+
+void printDemo(std::ostream& out, const char* title, const std::string& request, const Analysis& a,
+               const planner::PlanOutcome& p, double threshold) {
+  out << "== " << title << "\n> " << request << "\n\n";
+  out << "intent: " << intentName(a.frame.intent) << " (confidence " << std::fixed << std::setprecision(2)
+      << a.frame.confidence << "), target: " << a.frame.target << ", components: ";
+  for (std::size_t i = 0; i < a.frame.components.size(); ++i) out << (i ? ", " : "") << a.frame.components[i];
+  out << "\nparams: " << boost::json::serialize(toJson(a.frame.params)) << "\n";
+  out << "context: " << (a.context.empty ? "empty canvas" : std::to_string(a.context.components.size()) + " components on the canvas") << "\n";
+  out << routeLine(a, p, threshold) << "\n\n";
+  for (const auto& t : p.plan.tasks) {
+    out << "  " << std::left << std::setw(8) << t.id << std::setw(44) << t.name << std::setw(9) << t.agent
+        << std::right << std::setw(4) << t.estimatedTime << " s  after: ";
+    if (t.dependencies.empty()) out << "-";
+    for (std::size_t i = 0; i < t.dependencies.size(); ++i) out << (i ? ", " : "") << t.dependencies[i];
+    out << "\n";
+  }
+  out << "\n";
+}
+
+int cmdDemo(const Options& o, std::ostream& out, std::ostream& err) {
+  auto dataDir = dataDirOf(o);
+  auto engine = Engine::load(dataDir);
+  if (!engine) return error(err, engine.error().message, kFailed);
+  auto canvas = loadCanvasFile(dataDir / "examples" / "ecommerce-basic-auth.canvas.json");
+  if (!canvas) return error(err, canvas.error().message, kFailed);
+  struct Case {
+    const char* title;
+    const char* request;
+    const Canvas* canvas;
+  };
+  for (const Case& c : {Case{"Example 1: build from scratch (empty canvas)", kExample1, nullptr},
+                        Case{"Example 2: scale one component (existing canvas)", kExample2, &*canvas}}) {
+    auto a = (*engine)->analyze(c.request, c.canvas);
+    if (!a) return error(err, a.error().message, kFailed);
+    auto p = (*engine)->plan(*a, c.request, o.threshold);
+    if (!p) return error(err, p.error().message, kFailed);
+    printDemo(out, c.title, c.request, *a, *p, o.threshold);
+  }
+  out << "Try your own: build/youmeyou plan \"add a recommendation engine\" --canvas "
+      << (dataDir / "examples" / "ecommerce-basic-auth.canvas.json").string() << "\n";
+  return kOk;
+}
+
+}  // namespace
+
+int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  CLI::App app{"YouMeYou: describe a system, get an architecture, a plan of parallel tasks, and the files.",
+               "youmeyou"};
+  app.set_version_flag("--version", "youmeyou 0.1.0");
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("--data-dir", o.dataDir, "Directory with catalog/, models/ and intent/ (default: found beside the binary)");
+
+  auto addRequestOptions = [&](CLI::App* cmd) {
+    cmd->add_option("request", o.request, "The request in plain words (\"-\" reads standard input)");
+    cmd->add_option("--file", o.requestFile, "Read the request from a file");
+    cmd->add_option("--canvas", o.canvasFile, "The existing design: a canvas JSON file {nodes, edges}");
+    cmd->add_option("--stack", o.stack, "Preferred stack, comma-separated (e.g. \"go,postgres,vue\")");
+  };
+
+  auto* analyze = app.add_subcommand("analyze", "Print the intent frame of a request as JSON");
+  addRequestOptions(analyze);
+  analyze->add_flag("--context", o.full, "Also print the extracted context");
+
+  auto* plan = app.add_subcommand("plan", "Print the plan (tasks as JSON) for a request; the route goes to stderr");
+  addRequestOptions(plan);
+  plan->add_flag("--full", o.full, "Print intent, context, route and plan as one JSON object");
+  plan->add_option("--static-threshold", o.threshold, "Complexity below which the static path is taken")
+      ->check(CLI::Range(0.0, 1.0))
+      ->default_val(planner::kDefaultStaticThreshold);
+
+  auto* validate = app.add_subcommand("validate-plan", "Check a plan JSON file: fields, agents, dependencies, cycles");
+  validate->add_option("plan", o.planFile, "Plan file (a JSON array of tasks)")->required();
+
+  auto* train = app.add_subcommand("train-intent", "Train the intent classifier on data/intent and save the model");
+  train->add_option("--dataset", o.datasetDir, "Directory of <INTENT>.txt files (default: DATA_DIR/intent)");
+  train->add_option("--out", o.modelOut, "Model file to write (default: DATA_DIR/models/intent.model)");
+  train->add_option("--epochs", o.train.epochs, "Passes over the training split")->capture_default_str()->check(CLI::Range(1, 1000));
+  train->add_option("--learning-rate", o.train.learningRate, "Initial SGD step")->capture_default_str()->check(CLI::Range(1e-6, 10.0));
+  train->add_option("--l2", o.train.l2, "L2 penalty on touched weights")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  train->add_option("--min-count", o.train.minFeatureCount, "Drop features seen in fewer training examples")->capture_default_str()->check(CLI::Range(1, 100));
+
+  auto* eval = app.add_subcommand("eval-intent", "Report the model's accuracy on the held-out split");
+  eval->add_option("--dataset", o.datasetDir, "Directory of <INTENT>.txt files (default: DATA_DIR/intent)");
+  eval->add_option("--model", o.modelOut, "Model file (default: DATA_DIR/models/intent.model)");
+  eval->add_flag("--mistakes", o.showMistakes, "List the misclassified held-out requests");
+
+  auto* demo = app.add_subcommand("demo", "Analyse and plan the specification's two example requests");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return kOk;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return kOk;
+  } catch (const CLI::CallForVersion& e) {
+    out << e.what() << "\n";
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    for (auto* sub : app.get_subcommands()) {
+      if (sub->parsed()) return error(err, std::string(e.what()) + " (see 'youmeyou " + sub->get_name() + " --help')");
+    }
+    return error(err, std::string(e.what()) + " (see 'youmeyou --help')");
+  }
+
+  auto needsRequest = [&]() { return o.request.empty() && o.requestFile.empty(); };
+  if (analyze->parsed()) {
+    if (needsRequest()) return error(err, "analyze needs a request, e.g. youmeyou analyze \"add a cache in front of the catalog\"");
+    return cmdAnalyze(o, in, out, err);
+  }
+  if (plan->parsed()) {
+    if (needsRequest()) return error(err, "plan needs a request, e.g. youmeyou plan \"build a ride-sharing backend\"");
+    return cmdPlan(o, in, out, err);
+  }
+  if (validate->parsed()) return cmdValidatePlan(o, out, err);
+  if (train->parsed()) return cmdTrain(o, out, err);
+  if (eval->parsed()) return cmdEval(o, out, err);
+  if (demo->parsed()) return cmdDemo(o, out, err);
+  return error(err, "unknown command (see 'youmeyou --help')");
+}
+
+}  // namespace ymy::app

@@ -1,0 +1,79 @@
+#include "engine.hpp"
+
+#include <cstdlib>
+#include <system_error>
+#include <unistd.h>
+
+#include "model/json_io.hpp"
+
+#ifndef YOUMEYOU_SOURCE_DATA_DIR
+#define YOUMEYOU_SOURCE_DATA_DIR "data"
+#endif
+
+namespace ymy::app {
+
+namespace {
+std::filesystem::path executableDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path() : exe.parent_path();
+}
+
+bool looksLikeDataDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  return std::filesystem::exists(dir / "catalog" / "catalog.json", ec);
+}
+}  // namespace
+
+std::filesystem::path defaultDataDir() {
+  if (const char* env = std::getenv("YOUMEYOU_DATA_DIR"); env && *env) return env;
+  auto exeDir = executableDir();
+  for (const auto& candidate : {exeDir / ".." / "data", exeDir / "data", exeDir / ".." / "share" / "youmeyou"}) {
+    if (!exeDir.empty() && looksLikeDataDir(candidate)) return candidate.lexically_normal();
+  }
+  return YOUMEYOU_SOURCE_DATA_DIR;
+}
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDir) {
+  std::unique_ptr<Engine> engine(new Engine());
+  auto catalog = Catalog::load(dataDir / "catalog" / "catalog.json");
+  if (!catalog) return tl::unexpected(catalog.error());
+  engine->catalog_ = std::move(*catalog);
+  auto classifier = intent::IntentClassifier::load(dataDir / "models" / "intent.model");
+  if (!classifier) {
+    return fail(classifier.error().code,
+                classifier.error().message + " (train it with scripts/train-intent, or set --data-dir)");
+  }
+  engine->classifier_ = std::move(*classifier);
+  engine->analyzer_ = std::make_unique<intent::IntentAnalyzer>(engine->catalog_, engine->classifier_);
+  return engine;
+}
+
+Result<Analysis> Engine::analyze(std::string_view request, const Canvas* canvas,
+                                 const std::vector<std::string>& preferences) const {
+  auto frame = analyzer_->analyze(request, canvas);
+  if (!frame) return tl::unexpected(frame.error());
+  Analysis a;
+  a.frame = std::move(*frame);
+  a.context = context::extractContext(canvas, request, preferences,
+                                      [&](const CanvasNode& node) { return analyzer_->componentOfNode(node); });
+  return a;
+}
+
+Result<planner::PlanOutcome> Engine::plan(const Analysis& analysis, std::string_view request,
+                                          double staticThreshold) const {
+  planner::PlanRequest r{analysis.frame, analysis.context, catalog_, request, staticThreshold};
+  return planner::makePlan(r);
+}
+
+Result<Canvas> loadCanvasFile(const std::filesystem::path& path) {
+  auto value = json::parseFile(path, "canvas file");
+  if (!value) return tl::unexpected(value.error());
+  auto canvas = canvasFromJson(*value, "canvas");
+  if (!canvas) {
+    return fail(canvas.error().code, "canvas file '" + path.string() + "': " + canvas.error().message);
+  }
+  return canvas;
+}
+
+}  // namespace ymy::app

@@ -1,0 +1,53 @@
+#pragma once
+// The builtin engine assembled from the shipped data: catalog, trained intent
+// model, analyzer and planner. Immutable after load; share it across threads.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "context/context.hpp"
+#include "intent/analyzer.hpp"
+#include "intent/classifier.hpp"
+#include "model/canvas.hpp"
+#include "model/catalog.hpp"
+#include "model/error.hpp"
+#include "planner/planner.hpp"
+
+namespace ymy::app {
+
+// Where data/ is: $YOUMEYOU_DATA_DIR, then beside the binary (../data, ./data),
+// then the source tree the binary was built from.
+std::filesystem::path defaultDataDir();
+
+struct Analysis {
+  IntentFrame frame;
+  context::Context context;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const std::filesystem::path& dataDir);
+
+  Result<Analysis> analyze(std::string_view request, const Canvas* canvas,
+                           const std::vector<std::string>& preferences = {}) const;
+  Result<planner::PlanOutcome> plan(const Analysis& analysis, std::string_view request,
+                                    double staticThreshold = planner::kDefaultStaticThreshold) const;
+
+  const Catalog& catalog() const { return catalog_; }
+  const intent::IntentClassifier& classifier() const { return classifier_; }
+  const intent::IntentAnalyzer& analyzer() const { return *analyzer_; }
+
+ private:
+  Engine() = default;
+  Catalog catalog_;
+  intent::IntentClassifier classifier_;
+  std::unique_ptr<intent::IntentAnalyzer> analyzer_;  // refers to the two above
+};
+
+// Loads and validates a canvas file; errors name the file and the field path.
+Result<Canvas> loadCanvasFile(const std::filesystem::path& path);
+
+}  // namespace ymy::app

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the real binary the way a person does and checks exit codes and messages.
+set -u
+bin="$1"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+expect() {  # expect CODE PATTERN -- ARGS...
+  local code="$1" pattern="$2"
+  shift 3
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  if [ "$got" -ne "$code" ] || ! grep -q -- "$pattern" "$tmp/err" "$tmp/out"; then
+    echo "FAIL: youmeyou $* -> exit $got (want $code), output:"; cat "$tmp/out" "$tmp/err"
+    failures=$((failures + 1))
+  fi
+}
+
+printf '{"nodes": [' >"$tmp/broken.json"
+expect 0 '"intent": "SCALE_COMPONENT"' -- analyze "make the auth service scalable to 5000 RPS"
+expect 0 'route: STATIC' -- plan "scale auth to 3000 rps"
+expect 2 'needs a request' -- analyze ""
+expect 2 'does not exist' -- plan "scale auth" --canvas "$tmp/missing.json"
+expect 2 'invalid JSON at line 1' -- plan "scale auth" --canvas "$tmp/broken.json"
+expect 2 'not valid UTF-8' -- analyze "$(printf 'scale \xff auth')"
+expect 2 'the limit is 8192' -- plan "$(head -c 102400 /dev/zero | tr '\0' 'a')"
+expect 0 'Usage' -- --help
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "cli exit codes: all checks passed"

@@ -1,0 +1,156 @@
+#include "cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "model/json_io.hpp"
+#include "test_data.hpp"
+
+namespace ymy::app {
+namespace {
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Run run(std::vector<std::string> args, const std::string& stdinText = "") {
+  args.insert(args.begin(), {"--data-dir", test::dataDir().string()});
+  std::istringstream in(stdinText);
+  std::ostringstream out, err;
+  int code = runCli(args, in, out, err);
+  return {code, out.str(), err.str()};
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("ymy_cli_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string write(const std::string& name, const std::string& content) const {
+    auto p = path_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p.string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(Cli, AnalyzePrintsTheIntentFrame) {
+  auto r = run({"analyze", "make the login service handle 5k req/s"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto v = json::parse(r.out, "output");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->at("intent").as_string(), "SCALE_COMPONENT");
+  EXPECT_EQ(v->at("target").as_string(), "auth-service");
+  EXPECT_EQ(v->at("params").at("rps").as_int64(), 5000);
+}
+
+TEST(Cli, AnalyzeReadsStandardInput) {
+  auto r = run({"analyze", "-"}, "remove the search service\n");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("REMOVE_COMPONENT"), std::string::npos);
+}
+
+TEST(Cli, PlanPrintsTasksAndTheRoute) {
+  auto r = run({"plan", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and "
+                        "payment processing"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto v = json::parse(r.out, "output");
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(v->is_array());
+  EXPECT_EQ(v->as_array().size(), 8u);
+  EXPECT_NE(r.err.find("route: DYNAMIC (complexity 0.90 >= 0.70)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("critical path 225 s"), std::string::npos) << r.err;
+}
+
+TEST(Cli, PlanWithCanvasTakesTheStaticRoute) {
+  auto canvas = (test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json").string();
+  auto r = run({"plan", "Fix the auth service in my design and make it scalable to 5000 RPS", "--canvas", canvas, "--full"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto v = json::parse(r.out, "output");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->at("route").as_string(), "STATIC");
+  EXPECT_EQ(v->at("intent").at("target").as_string(), "auth-service");
+  EXPECT_EQ(v->at("context").at("type").as_string(), "existing");
+}
+
+TEST(Cli, BadInputExitsTwoWithOneLine) {
+  TempDir dir;
+  auto notJson = dir.write("bad.json", "{\"nodes\": [");
+  auto wrongShape = dir.write("shape.json", R"({"nodes":[{"id":"a"}]})");
+  auto cycle = dir.write("cycle.json", R"([
+    {"id":"t1","name":"A","type":"ARCHITECTURE","dependencies":["t2"],"estimatedTime":5,"agent":"arch-001","prompt":"x"},
+    {"id":"t2","name":"B","type":"ARCHITECTURE","dependencies":["t1"],"estimatedTime":5,"agent":"arch-001","prompt":"y"}])");
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"analyze", ""}, "analyze needs a request"},
+           {{"analyze", "   "}, "request is empty"},
+           {{"plan", std::string(100 * 1024, 'x')}, "request is 102400 bytes; the limit is 8192"},
+           {{"analyze", "scale \xc3\x28 auth"}, "request is not valid UTF-8 (byte 0xc3 at offset 6)"},
+           {{"plan", "scale auth", "--canvas", "/nonexistent/canvas.json"}, "does not exist"},
+           {{"plan", "scale auth", "--canvas", notJson}, "invalid JSON at line 1"},
+           {{"plan", "scale auth", "--canvas", wrongShape}, "canvas.nodes[0].type: required field is missing"},
+           {{"validate-plan", cycle}, "dependency cycle: t1 -> t2 -> t1"},
+           {{"plan", "x", "--static-threshold", "7"}, "--static-threshold"},
+           {{"frobnicate"}, "youmeyou --help"},
+       }) {
+    auto r = run(c.args);
+    EXPECT_EQ(r.code, 2) << c.expected;
+    EXPECT_NE(r.err.find(c.expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+}
+
+TEST(Cli, HelpListsTheCommands) {
+  auto r = run({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* cmd : {"analyze", "plan", "validate-plan", "train-intent", "eval-intent", "demo"}) {
+    EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+  }
+}
+
+TEST(Cli, ValidatePlanAcceptsWhatPlanPrints) {
+  TempDir dir;
+  auto planned = run({"plan", "add a wishlist to my store"});
+  ASSERT_EQ(planned.code, 0);
+  auto file = dir.write("plan.json", planned.out);
+  auto r = run({"validate-plan", file});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("valid: "), std::string::npos);
+}
+
+TEST(Cli, TrainAndEvalReportHeldOutAccuracy) {
+  TempDir dir;
+  auto model = dir.write("m.model", "");
+  auto train = run({"train-intent", "--out", model, "--epochs", "2"});
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_NE(train.out.find("held-out accuracy"), std::string::npos);
+  auto eval = run({"eval-intent", "--model", model});
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("confusion"), std::string::npos);
+}
+
+TEST(Cli, DemoRunsBothSpecExamples) {
+  auto r = run({"demo"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("BUILD_FROM_SCRATCH"), std::string::npos);
+  EXPECT_NE(r.out.find("SCALE_COMPONENT"), std::string::npos);
+  EXPECT_NE(r.out.find("High-RPS Service Scaling"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ymy::app
