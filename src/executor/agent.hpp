@@ -1,0 +1,86 @@
+#pragma once
+// The executor's side of the agent boundary: what an agent is given for one
+// run of one task (TaskContext) and what it returns (TaskResult). Agents live
+// in src/agents; tests use fakes.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "model/canvas.hpp"
+#include "model/error.hpp"
+#include "model/generated_file.hpp"
+#include "model/intent_frame.hpp"
+#include "model/plan.hpp"
+
+namespace ymy::executor {
+
+// What the whole run is about; agents read it, nobody writes it.
+struct ExecutionInput {
+  std::string request;
+  IntentFrame frame;
+  Canvas baseCanvas;
+  std::vector<std::string> preferences;  // stack names
+};
+
+struct TaskResult {
+  std::string summary;               // one line for taskCompleted ("Architecture designed with 4 microservices")
+  std::vector<GeneratedFile> files;
+  Canvas canvasUpdate;               // nodes and edges to add or replace, by id
+  boost::json::object output;        // structured output dependents read (architecture, schema, ...)
+};
+
+// Given to an agent for one run of one task. Valid during Agent::run only.
+// Progress from a run that has been superseded (cancelled, or restarted with a
+// new generation) is dropped, never published.
+class TaskContext {
+ public:
+  virtual ~TaskContext() = default;
+
+  virtual const Task& task() const = 0;
+  virtual int generation() const = 0;
+  virtual const ExecutionInput& input() const = 0;
+  // Completed ancestors of this task (transitive dependencies), in plan order.
+  virtual std::vector<std::pair<const Task*, const TaskResult*>> ancestors() const = 0;
+
+  virtual void progress(std::string text) = 0;
+  virtual void iterationStarted(int iteration, std::string focus) = 0;
+  virtual void iterationProgress(int iteration, std::string text, int filesGenerated) = 0;
+
+  // Simulated agent latency: waits fraction x estimatedTime x simulateLatency
+  // seconds on the execution's clock. Returns false when the run was cancelled.
+  virtual bool simulateWork(double fraction) = 0;
+  virtual bool cancelled() const = 0;
+};
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  virtual std::string_view id() const = 0;
+  // An error fails the task (and skips its dependents); exceptions are caught
+  // by the executor and treated the same way.
+  virtual Result<TaskResult> run(TaskContext& context) = 0;
+};
+
+class AgentRegistry {
+ public:
+  void add(std::unique_ptr<Agent> agent) {
+    auto id = std::string(agent->id());
+    agents_[id] = std::move(agent);
+  }
+  Agent* find(std::string_view id) const {
+    auto it = agents_.find(std::string(id));
+    return it == agents_.end() ? nullptr : it->second.get();
+  }
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<Agent>> agents_;
+};
+
+}  // namespace ymy::executor

@@ -1,0 +1,142 @@
+#pragma once
+// Runs a validated plan as a DAG. Every task whose dependencies are complete
+// starts at once (up to maxParallel when set); a dependent starts the moment
+// its last dependency completes, found by counting finished dependencies, never
+// by polling. A failed task skips only its dependents; independent branches
+// finish. Cancellation is cooperative: running tasks see their token, nothing
+// new starts.
+//
+// Every event goes to the EventSink with a seq that increases by exactly 1,
+// published in seq order (the executor holds its lock while publishing, so a
+// sink must not call back into the execution).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "executor/agent.hpp"
+#include "model/cancellation.hpp"
+#include "model/clock.hpp"
+#include "model/event.hpp"
+#include "model/summary.hpp"
+
+namespace ymy::executor {
+
+enum class TaskStatus { kPending, kRunning, kCompleted, kFailed, kCancelled, kSkipped };
+std::string_view taskStatusName(TaskStatus status);  // "pending", ...
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void publish(const Event& event) = 0;
+};
+
+// Combines the results of the completed tasks into the run's product (merged
+// canvas, files) and the summary's counts. The merger implements it.
+struct Assembly {
+  Canvas canvas;
+  std::vector<GeneratedFile> files;
+  CanvasChanges canvasChanges;
+  CodeGeneration codeGeneration;
+  std::vector<std::string> nextSteps;
+};
+class ResultAssembler {
+ public:
+  virtual ~ResultAssembler() = default;
+  // `results` are the completed tasks' results in plan order.
+  virtual Assembly assemble(const ExecutionInput& input, const Plan& plan,
+                            const std::vector<std::pair<const Task*, const TaskResult*>>& results) = 0;
+};
+
+struct ExecutorOptions {
+  std::string executionId = "exec";
+  std::size_t maxParallel = 0;  // 0: no limit
+  double simulateLatency = 0;   // builtin agents take estimatedTime x this many seconds
+};
+
+struct TaskSnapshot {
+  Task task;
+  TaskStatus status = TaskStatus::kPending;
+  int generation = 0;
+  std::optional<std::int64_t> startedMs;   // since the execution started
+  std::optional<std::int64_t> finishedMs;
+  std::string resultSummary;
+  std::string error;
+};
+
+class Execution {
+ public:
+  // `plan` must be valid (planner::validatePlan). Everything passed by
+  // reference must outlive the execution.
+  Execution(Plan plan, ExecutionInput input, const AgentRegistry& agents, ResultAssembler& assembler, Clock& clock,
+            EventSink& sink, ExecutorOptions options);
+  ~Execution();  // cancels what still runs and joins every thread
+
+  Execution(const Execution&) = delete;
+  Execution& operator=(const Execution&) = delete;
+
+  // Emits executionStarted and starts every task without dependencies.
+  void start();
+  // Blocks until every task is final and executionSummary has been published.
+  void wait();
+  bool finished() const;
+  void cancel(std::string reason);
+
+  std::vector<TaskSnapshot> snapshot() const;
+  // Valid after wait().
+  const ExecutionSummary& summary() const { return summary_; }
+  const Assembly& assembly() const { return assembly_; }
+  const Plan& plan() const { return plan_; }
+
+ private:
+  class Context;
+  struct TaskState {
+    TaskStatus status = TaskStatus::kPending;
+    std::size_t remaining = 0;              // unfinished dependencies
+    std::vector<std::size_t> dependents;
+    int generation = 0;
+    std::optional<Clock::TimePoint> started, finished;
+    std::optional<TaskResult> result;
+    std::string error;
+    CancellationSource cancel;
+  };
+
+  void publishLocked(std::string type, boost::json::object fields);
+  void dispatchLocked(std::vector<std::size_t> ready);
+  void runTask(std::size_t index, int generation);
+  void finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result);
+  void skipDependentsLocked(std::size_t index, const std::string& reason);
+  void completeIfDoneLocked();
+  std::int64_t sinceStartMs(Clock::TimePoint t) const;
+
+  // Constant after construction.
+  const Plan plan_;
+  const ExecutionInput input_;
+  const AgentRegistry& agents_;
+  ResultAssembler& assembler_;
+  Clock& clock_;
+  EventSink& sink_;
+  const ExecutorOptions options_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable done_;
+  std::vector<TaskState> tasks_;                // guarded by mutex_
+  std::vector<std::size_t> waiting_;            // ready but held back by maxParallel; guarded by mutex_
+  std::size_t running_ = 0;                     // guarded by mutex_
+  std::uint64_t nextSeq_ = 1;                   // guarded by mutex_
+  bool started_ = false, finished_ = false, cancelled_ = false;  // guarded by mutex_
+  std::string cancelReason_;                    // guarded by mutex_
+  Clock::TimePoint startTime_{};                // guarded by mutex_
+  ExecutionSummary summary_;                    // written once, before finished_
+  Assembly assembly_;                           // written once, before finished_
+  std::vector<std::thread> threads_;            // guarded by mutex_
+};
+
+}  // namespace ymy::executor

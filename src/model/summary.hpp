@@ -1,0 +1,52 @@
+#pragma once
+// The executionSummary of the spec:
+//   {"totalTime","tasksCompleted","success","canvasChanges":{...},
+//    "codeGeneration":{...},"nextSteps":[...]}
+// plus what failed and why.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+namespace ymy {
+
+struct CanvasChanges {
+  int componentsAdded = 0;     // nodes added to the canvas
+  int componentsUpdated = 0;   // existing nodes whose config or label changed
+  int connectionsCreated = 0;  // edges added
+  int nodesGenerated = 0;      // nodes the run produced, new or updated
+};
+
+struct CodeGeneration {
+  int filesGenerated = 0;
+  int linesOfCode = 0;
+  int services = 0;    // service folders with code
+  int components = 0;  // frontend components (.jsx)
+};
+
+struct TaskFailure {
+  std::string taskId;
+  std::string name;
+  std::string error;
+};
+
+struct ExecutionSummary {
+  std::int64_t totalTimeMs = 0;
+  int tasksCompleted = 0;
+  int tasksFailed = 0;
+  int tasksSkipped = 0;
+  int tasksCancelled = 0;
+  bool success = false;
+  bool cancelled = false;
+  CanvasChanges canvasChanges;
+  CodeGeneration codeGeneration;
+  std::vector<std::string> nextSteps;
+  std::vector<TaskFailure> failures;
+};
+
+// Event fields of executionSummary (without the event envelope).
+boost::json::object toJsonFields(const ExecutionSummary& summary);
+
+}  // namespace ymy
