@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 #include "intent/params.hpp"
+#include "intent/requested_items.hpp"
 #include "intent/text.hpp"
 
 namespace ymy::intent {
@@ -12,24 +12,6 @@ namespace ymy::intent {
 namespace {
 
 using Kind = Token::Kind;
-
-const std::set<std::string> kNegations = {"without", "no", "except", "excluding", "minus", "sans", "skip", "not"};
-const std::set<std::string> kDeterminers = {"a", "an", "the", "any", "my", "our", "its"};
-const std::set<std::string> kListOpeners = {"with", "including", "include", "featuring", "supporting",
-                                            "plus", "support", "has", "have", "offering", "need", "needs"};
-const std::set<std::string> kStopwords = {
-    "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "my", "our", "some", "basic",
-    "full", "simple", "complete", "also", "as", "well", "be", "it", "that", "this", "is", "are", "etc",
-    "using", "use", "built", "based", "good", "proper", "real", "time", "great", "nice", "all", "their",
-    "stuff", "things", "thing", "feature", "features", "support", "ability", "way", "ways", "like",
-    "so", "can", "users", "user", "people", "we", "i", "you", "want", "need", "should", "must", "will",
-};
-const std::set<std::string> kSystemNouns = {"platform", "app", "application", "system", "service", "backend",
-                                            "site", "website", "marketplace", "tool", "saas", "clone",
-                                            "portal", "api", "network", "store", "engine", "product"};
-const std::set<std::string> kBuildVerbs = {"build", "create", "design", "architect", "make", "develop",
-                                           "implement", "launch", "spin", "set", "need", "want", "plan",
-                                           "start", "write", "draft", "sketch", "construct", "bootstrap"};
 
 std::string slug(const std::vector<std::string>& words) {
   std::string out;
@@ -42,23 +24,17 @@ std::string slug(const std::vector<std::string>& words) {
   return out;
 }
 
-bool negated(const std::vector<Token>& tokens, std::size_t position) {
-  if (position >= 1 && kNegations.count(tokens[position - 1].text)) return true;
-  return position >= 2 && kDeterminers.count(tokens[position - 1].text) &&
-         kNegations.count(tokens[position - 2].text);
-}
-
 // Build target from the noun phrase: "build a ride sharing app" -> "ride-sharing-app".
 // Nouns inside a component mention ("recommendation engine") do not count.
 std::string buildTargetFromText(const std::vector<Token>& tokens, const std::vector<bool>& covered) {
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (!kSystemNouns.count(tokens[i].text) || covered[i]) continue;
+    if (!isSystemNoun(tokens[i].text) || covered[i]) continue;
     std::vector<std::string> words;
     std::size_t k = i;
     while (k > 0 && words.size() < 3) {
       const auto& t = tokens[k - 1];
-      if (t.kind != Kind::kWord || kStopwords.count(t.text) || kBuildVerbs.count(t.text) ||
-          kDeterminers.count(t.text) || t.precededByComma || covered[k - 1]) {
+      if (t.kind != Kind::kWord || isStopword(t.text) || isBuildVerb(t.text) ||
+          isDeterminer(t.text) || t.precededByComma || covered[k - 1]) {
         break;
       }
       words.insert(words.begin(), t.text);
@@ -169,29 +145,15 @@ Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas*
     }
   }
 
-  // Components and domains in order of mention; "without chat" excludes chat.
-  const auto mentions = matcher_.find(tokens);
-  std::vector<bool> covered(tokens.size(), false);
-  for (const auto& m : mentions) {
-    for (std::size_t k = 0; k < m.length; ++k) covered[m.position + k] = true;
-  }
-  const Domain* domain = nullptr;
-  std::vector<std::pair<std::size_t, std::string>> mentioned;
-  for (const auto& m : mentions) {
-    if (m.kind == Mention::Kind::kDomain) {
-      if (!domain) domain = catalog_.findDomain(m.id);
-      continue;
-    }
-    // "10 million users" is a count, not the user service.
-    if (m.position > 0 && tokens[m.position - 1].kind == Kind::kNumber && m.id == "user") continue;
-    if (negated(tokens, m.position) && frame.intent != Intent::kRemoveComponent) {
-      if (std::find(frame.excluded.begin(), frame.excluded.end(), m.id) == frame.excluded.end()) {
-        frame.excluded.push_back(m.id);
-      }
-      continue;
-    }
-    mentioned.emplace_back(m.position, m.id);
-  }
+  // Components and domains in order of mention; "without chat" excludes chat;
+  // list items the catalog does not know become features.
+  const bool wantsFeatures = frame.intent == Intent::kBuildFromScratch || frame.intent == Intent::kAddComponent;
+  auto items = findRequestedItems(tokens, matcher_, catalog_, frame.intent != Intent::kRemoveComponent, wantsFeatures);
+  const Domain* domain = items.domain;
+  const auto& covered = items.covered;
+  frame.excluded = items.excluded;
+  frame.features = items.features;
+  auto mentioned = items.components;
   if (namedNode) {
     if (auto id = componentOfNode(*namedNode); !id.empty()) mentioned.emplace_back(namedAt, id);
   }
@@ -202,48 +164,6 @@ Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas*
         std::find(frame.excluded.begin(), frame.excluded.end(), id) == frame.excluded.end()) {
       frame.components.push_back(id);
     }
-  }
-
-  // Things asked for that the catalog does not know: list items after "with",
-  // "including", ... ("with loyalty points and gift cards").
-  if (frame.intent == Intent::kBuildFromScratch || frame.intent == Intent::kAddComponent) {
-    bool inList = false;
-    std::vector<std::string> item;
-    bool itemCovered = false;
-    auto flush = [&] {
-      if (!item.empty() && !itemCovered && item.size() <= 3) {
-        std::string feature;
-        for (const auto& w : item) feature += (feature.empty() ? "" : " ") + w;
-        if (std::find(frame.features.begin(), frame.features.end(), feature) == frame.features.end()) {
-          frame.features.push_back(feature);
-        }
-      }
-      item.clear();
-      itemCovered = false;
-    };
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const auto& t = tokens[i];
-      if (t.precededByComma) flush();
-      if (kListOpeners.count(t.text)) {
-        flush();
-        inList = true;
-        continue;
-      }
-      if (!inList) continue;
-      if (t.text == "and" || t.text == "or" || t.text == "plus") {
-        flush();
-        continue;
-      }
-      if (t.kind != Kind::kWord) {
-        itemCovered = true;  // numbers belong to parameters, not features
-        continue;
-      }
-      if (covered[i]) itemCovered = true;
-      if (kSystemNouns.count(t.text) && t.text != "api") itemCovered = true;
-      if (!kStopwords.count(t.text) && !kBuildVerbs.count(t.text)) item.push_back(t.text);
-    }
-    flush();
-    if (frame.features.size() > 6) frame.features.resize(6);
   }
 
   // Target.
