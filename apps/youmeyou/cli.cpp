@@ -2,14 +2,20 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
+#include <csignal>
 #include <cstdio>
+#include <pthread.h>
+#include <thread>
 #include <iomanip>
 #include <iostream>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "codegen/codegen.hpp"
+#include "design.hpp"
 #include "engine.hpp"
+#include "progress_view.hpp"
 #include "intent/classifier.hpp"
 #include "model/json_io.hpp"
 #include "planner/validation.hpp"
@@ -38,6 +44,10 @@ struct Options {
   double threshold = planner::kDefaultStaticThreshold;
   bool full = false;
   bool showMistakes = false;
+  std::string outDir;
+  bool jsonEvents = false;
+  double simulateLatency = 0;
+  std::size_t parallel = 0;
   intent::TrainOptions train;
 };
 
@@ -244,9 +254,129 @@ int cmdDemo(const Options& o, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
+
+Result<void> writeFile(const std::filesystem::path& path, const std::string& content) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !(out << content) || !out.flush()) {
+    return fail(ErrorCode::kIo, "cannot write '" + path.string() + "'");
+  }
+  return {};
+}
+
+// DIR/plan.json, canvas.json, summary.json, architecture.mmd and files/**.
+Result<std::size_t> writeOutputs(const std::filesystem::path& dir, const Design& design) {
+  const auto& ex = design.execution();
+  const auto& assembly = ex.assembly();
+  boost::json::object summary = toJsonFields(ex.summary());
+  summary["intent"] = toJson(design.analysis().frame);
+  summary["route"] = routeName(design.planned().route);
+  summary["approach"] = design.planned().approach;
+  boost::json::array tasks;
+  for (const auto& t : ex.snapshot()) {
+    boost::json::object o{{"id", t.task.id}, {"status", executor::taskStatusName(t.status)}};
+    if (t.startedMs) o["startedMs"] = *t.startedMs;
+    if (t.finishedMs) o["finishedMs"] = *t.finishedMs;
+    if (!t.resultSummary.empty()) o["result"] = t.resultSummary;
+    if (!t.error.empty()) o["error"] = t.error;
+    tasks.push_back(std::move(o));
+  }
+  summary["tasks"] = std::move(tasks);
+  for (const auto& [name, content] : std::vector<std::pair<std::string, std::string>>{
+           {"plan.json", json::pretty(toJson(ex.plan()))},
+           {"canvas.json", json::pretty(toJson(assembly.canvas))},
+           {"summary.json", json::pretty(summary)},
+           {"architecture.mmd", codegen::mermaid(assembly.canvas)},
+       }) {
+    if (auto ok = writeFile(dir / name, content + (content.ends_with("\n") ? "" : "\n")); !ok) return tl::unexpected(ok.error());
+  }
+  for (const auto& f : assembly.files) {
+    if (!isSafeRelativePath(f.path)) return fail(ErrorCode::kInternal, "refusing to write unsafe path '" + f.path + "'");
+    if (auto ok = writeFile(dir / "files" / f.path, f.content); !ok) return tl::unexpected(ok.error());
+  }
+  return assembly.files.size();
+}
+
+// Cancels the design on SIGINT/SIGTERM; stops quietly when the run ends.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(Design& design) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+    thread_ = std::thread([this, &design] {
+      int signal = 0;
+      sigwait(&set_, &signal);
+      if (signal != SIGUSR1) design.cancel(signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+    });
+  }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+
+ private:
+  sigset_t set_{}, previous_{};
+  std::thread thread_;
+};
+
+int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
+  auto l = loadInputs(o, in);
+  if (!l) return error(err, l.error().message, exitFor(l.error()));
+  SystemClock clock;
+  // The view needs the plan, which prepare() makes; events only flow after start().
+  struct ForwardingSink final : executor::EventSink {
+    executor::EventSink* target = nullptr;
+    void publish(const Event& e) override { target->publish(e); }
+  } sink;
+  DesignOptions options;
+  options.simulateLatency = o.simulateLatency;
+  options.parallel = o.parallel;
+  options.staticThreshold = o.threshold;
+  auto design = Design::prepare(*l->engine, l->request, l->canvas, splitList(o.stack), options, clock, sink);
+  if (!design) return error(err, design.error().message, exitFor(design.error()));
+  std::unique_ptr<executor::EventSink> view;
+  if (o.jsonEvents) {
+    view = std::make_unique<JsonLinesView>(out);
+  } else {
+    view = std::make_unique<ProgressView>(out, (*design)->planned().plan, env.terminal);
+  }
+  sink.target = view.get();
+  {
+    std::optional<SignalWatcher> watcher;
+    if (env.handleSignals) watcher.emplace(**design);
+    (*design)->start();
+    (*design)->wait();
+  }
+  const auto& summary = (*design)->execution().summary();
+  std::ostream& report = o.jsonEvents ? err : out;
+  if (!o.outDir.empty()) {
+    auto written = writeOutputs(o.outDir, **design);
+    if (!written) return error(err, written.error().message, kFailed);
+    report << "wrote plan.json, canvas.json, summary.json, architecture.mmd and " << *written << " files under "
+           << (std::filesystem::path(o.outDir) / "files").string() << "\n";
+  } else if (!o.jsonEvents) {
+    report << "(add --out DIR to write the plan, canvas and " << summary.codeGeneration.filesGenerated << " files)\n";
+  }
+  if (!o.jsonEvents) {
+    report << (summary.success ? "success" : "failed") << ": " << summary.tasksCompleted << " tasks in "
+           << std::fixed << std::setprecision(2) << static_cast<double>(summary.totalTimeMs) / 1000.0 << " s, "
+           << summary.canvasChanges.componentsAdded << " components and " << summary.canvasChanges.connectionsCreated
+           << " connections added, " << summary.codeGeneration.filesGenerated << " files ("
+           << summary.codeGeneration.linesOfCode << " lines)\n";
+    for (const auto& f : summary.failures) report << "  " << f.taskId << " (" << f.name << "): " << f.error << "\n";
+  }
+  return summary.success ? kOk : kFailed;
+}
+
 }  // namespace
 
-int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
+int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err,
+           CliEnvironment environment) {
   CLI::App app{"YouMeYou: describe a system, get an architecture, a plan of parallel tasks, and the files.",
                "youmeyou"};
   app.set_version_flag("--version", "youmeyou 0.1.0");
@@ -269,6 +399,21 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   addRequestOptions(plan);
   plan->add_flag("--full", o.full, "Print intent, context, route and plan as one JSON object");
   plan->add_option("--static-threshold", o.threshold, "Complexity below which the static path is taken")
+      ->check(CLI::Range(0.0, 1.0))
+      ->default_val(planner::kDefaultStaticThreshold);
+
+  auto* design = app.add_subcommand("design", "Analyse, plan and execute a request, showing live progress; write the result");
+  addRequestOptions(design);
+  design->add_option("--out", o.outDir, "Write plan.json, canvas.json, summary.json, architecture.mmd and files/ here");
+  design->add_flag("--json", o.jsonEvents, "Print exactly the event stream, one JSON object per line");
+  design->add_option("--simulate-latency", o.simulateLatency,
+                     "Builtin agents take estimatedTime x F seconds (0: as fast as they can)")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  design->add_option("--parallel", o.parallel, "Run at most N tasks at once (0: no limit)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  design->add_option("--static-threshold", o.threshold, "Complexity below which the static path is taken")
       ->check(CLI::Range(0.0, 1.0))
       ->default_val(planner::kDefaultStaticThreshold);
 
@@ -317,6 +462,10 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   if (plan->parsed()) {
     if (needsRequest()) return error(err, "plan needs a request, e.g. youmeyou plan \"build a ride-sharing backend\"");
     return cmdPlan(o, in, out, err);
+  }
+  if (design->parsed()) {
+    if (needsRequest()) return error(err, "design needs a request, e.g. youmeyou design \"build a blog platform\" --out blog/");
+    return cmdDesign(o, in, out, err, environment);
   }
   if (validate->parsed()) return cmdValidatePlan(o, out, err);
   if (train->parsed()) return cmdTrain(o, out, err);

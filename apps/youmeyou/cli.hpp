@@ -11,6 +11,12 @@
 
 namespace ymy::app {
 
-int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err);
+struct CliEnvironment {
+  bool terminal = false;       // stdout is a terminal: `design` redraws a live view
+  bool handleSignals = false;  // SIGINT/SIGTERM cancel a running design gracefully
+};
+
+int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err,
+           CliEnvironment environment = {});
 
 }  // namespace ymy::app

@@ -46,6 +46,12 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDi
   }
   engine->classifier_ = std::move(*classifier);
   engine->analyzer_ = std::make_unique<intent::IntentAnalyzer>(engine->catalog_, engine->classifier_);
+  auto generator = codegen::Generator::load(dataDir / "templates");
+  if (!generator) return tl::unexpected(generator.error());
+  engine->generator_ = std::make_unique<codegen::Generator>(std::move(*generator));
+  engine->environment_ = std::make_unique<agents::AgentEnvironment>(
+      agents::AgentEnvironment{engine->catalog_, engine->analyzer_->matcher(), *engine->generator_});
+  agents::registerBuiltinAgents(engine->agents_, *engine->environment_);
   return engine;
 }
 

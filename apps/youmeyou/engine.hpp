@@ -8,7 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "agents/builtin.hpp"
+#include "codegen/codegen.hpp"
 #include "context/context.hpp"
+#include "executor/agent.hpp"
 #include "intent/analyzer.hpp"
 #include "intent/classifier.hpp"
 #include "model/canvas.hpp"
@@ -39,12 +42,17 @@ class Engine {
   const Catalog& catalog() const { return catalog_; }
   const intent::IntentClassifier& classifier() const { return classifier_; }
   const intent::IntentAnalyzer& analyzer() const { return *analyzer_; }
+  const codegen::Generator& generator() const { return *generator_; }
+  const executor::AgentRegistry& agents() const { return agents_; }
 
  private:
   Engine() = default;
   Catalog catalog_;
   intent::IntentClassifier classifier_;
   std::unique_ptr<intent::IntentAnalyzer> analyzer_;  // refers to the two above
+  std::unique_ptr<codegen::Generator> generator_;
+  std::unique_ptr<agents::AgentEnvironment> environment_;  // refers to the above
+  executor::AgentRegistry agents_;
 };
 
 // Loads and validates a canvas file; errors name the file and the field path.

@@ -33,6 +33,7 @@ struct TaskResult {
   std::string summary;               // one line for taskCompleted ("Architecture designed with 4 microservices")
   std::vector<GeneratedFile> files;
   Canvas canvasUpdate;               // nodes and edges to add or replace, by id
+  std::vector<std::string> removeNodes;  // node ids to delete with their edges
   boost::json::object output;        // structured output dependents read (architecture, schema, ...)
 };
 

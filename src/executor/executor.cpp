@@ -103,7 +103,8 @@ Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agent
       clock_(clock),
       sink_(sink),
       options_(std::move(options)),
-      tasks_(plan_.tasks.size()) {
+      tasks_(plan_.tasks.size()),
+      nextSeq_(options_.firstSeq) {
   std::unordered_map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < plan_.tasks.size(); ++i) index[plan_.tasks[i].id] = i;
   for (std::size_t i = 0; i < plan_.tasks.size(); ++i) {

@@ -57,6 +57,7 @@ class ResultAssembler {
 
 struct ExecutorOptions {
   std::string executionId = "exec";
+  std::uint64_t firstSeq = 1;   // events published before the run (intent, plan) take the seqs below
   std::size_t maxParallel = 0;  // 0: no limit
   double simulateLatency = 0;   // builtin agents take estimatedTime x this many seconds
 };

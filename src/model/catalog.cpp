@@ -24,6 +24,16 @@ Column readColumn(const json::Reader& r) {
   return c;
 }
 
+Entity readEntity(const json::Reader& e) {
+  Entity entity;
+  entity.name = e.at("name").str();
+  for (const auto& col : e.at("columns").items()) entity.columns.push_back(readColumn(col));
+  if (auto idx = e.find("indexes")) {
+    for (const auto& i : idx->items()) entity.indexes.push_back(i.strings());
+  }
+  return entity;
+}
+
 Component readComponent(const json::Reader& r) {
   Component c;
   c.id = r.at("id").str();
@@ -44,15 +54,7 @@ Component readComponent(const json::Reader& r) {
   c.dependsOn = r.at("dependsOn").strings();
   c.estimatedTime = static_cast<int>(r.at("estimatedTime").integer());
   c.workload = r.at("workload").str();
-  for (const auto& e : r.at("entities").items()) {
-    Entity entity;
-    entity.name = e.at("name").str();
-    for (const auto& col : e.at("columns").items()) entity.columns.push_back(readColumn(col));
-    if (auto idx = e.find("indexes")) {
-      for (const auto& i : idx->items()) entity.indexes.push_back(i.strings());
-    }
-    c.entities.push_back(std::move(entity));
-  }
+  for (const auto& e : r.at("entities").items()) c.entities.push_back(readEntity(e));
   for (const auto& e : r.at("endpoints").items()) {
     c.endpoints.push_back({e.at("method").str(), e.at("path").str(), e.strOr("summary", "")});
   }
@@ -60,6 +62,26 @@ Component readComponent(const json::Reader& r) {
 }
 
 }  // namespace
+
+boost::json::value toJson(const Entity& entity) {
+  boost::json::array columns;
+  for (const auto& c : entity.columns) {
+    boost::json::object col{{"name", c.name}, {"type", c.type}};
+    if (c.primaryKey) col["primaryKey"] = true;
+    if (c.unique) col["unique"] = true;
+    if (c.nullable) col["nullable"] = true;
+    if (!c.defaultValue.empty()) col["default"] = c.defaultValue;
+    if (!c.references.empty()) col["references"] = c.references;
+    columns.push_back(std::move(col));
+  }
+  boost::json::array indexes;
+  for (const auto& idx : entity.indexes) indexes.push_back(boost::json::array(idx.begin(), idx.end()));
+  return boost::json::object{{"name", entity.name}, {"columns", std::move(columns)}, {"indexes", std::move(indexes)}};
+}
+
+Result<Entity> entityFromJson(const boost::json::value& value, std::string_view path) {
+  return json::guarded([&] { return readEntity(json::Reader(value, std::string(path))); });
+}
 
 Result<Catalog> Catalog::fromJson(const boost::json::value& value) {
   return json::guarded([&]() -> Catalog {

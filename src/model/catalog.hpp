@@ -67,6 +67,10 @@ struct Domain {
   std::vector<std::string> components;
 };
 
+// Entities travel between agents as JSON (the schema agent's output).
+boost::json::value toJson(const Entity& entity);
+Result<Entity> entityFromJson(const boost::json::value& value, std::string_view path = "entity");
+
 class Catalog {
  public:
   // Validates: unique ids, known dependsOn ids, dependsOn acyclic, references

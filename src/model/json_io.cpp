@@ -1,5 +1,7 @@
 #include "model/json_io.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -173,6 +175,48 @@ std::vector<std::string> Reader::stringsOr(std::string_view key) const {
 
 namespace {
 
+// Doubles as people write them ("0.9", "5000"), not Boost's "9E-1".
+void numberInto(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", d);
+  out += buf;
+}
+
+void compactInto(std::string& out, const bj::value& v) {
+  switch (v.kind()) {
+    case bj::kind::double_: numberInto(out, v.get_double()); return;
+    case bj::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += bj::serialize(bj::value(kv.key()));
+        out += ':';
+        compactInto(out, kv.value());
+      }
+      out += '}';
+      return;
+    }
+    case bj::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        compactInto(out, e);
+      }
+      out += ']';
+      return;
+    }
+    default: out += bj::serialize(v);
+  }
+}
+
 void prettyInto(std::string& out, const bj::value& v, int indent) {
   auto pad = [&](int n) { out.append(static_cast<std::size_t>(n) * 2, ' '); };
   switch (v.kind()) {
@@ -205,7 +249,7 @@ void prettyInto(std::string& out, const bj::value& v, int indent) {
       bool scalars = true;
       for (const auto& e : arr) scalars = scalars && !e.is_object() && !e.is_array();
       if (scalars) {
-        out += bj::serialize(v);
+        compactInto(out, v);
         return;
       }
       out += "[\n";
@@ -220,11 +264,17 @@ void prettyInto(std::string& out, const bj::value& v, int indent) {
       return;
     }
     default:
-      out += bj::serialize(v);
+      compactInto(out, v);
   }
 }
 
 }  // namespace
+
+std::string compact(const bj::value& value) {
+  std::string out;
+  compactInto(out, value);
+  return out;
+}
 
 std::string pretty(const bj::value& value) {
   std::string out;

@@ -81,5 +81,7 @@ auto guarded(F&& read) -> Result<decltype(read())> {
 
 // Pretty-printed JSON (2-space indent), for files and terminal output.
 std::string pretty(const boost::json::value& value);
+// One-line JSON; like pretty(), doubles print as "0.9", not "9E-1".
+std::string compact(const boost::json::value& value);
 
 }  // namespace ymy::json

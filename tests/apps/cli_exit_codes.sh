@@ -26,6 +26,24 @@ expect 2 'invalid JSON at line 1' -- plan "scale auth" --canvas "$tmp/broken.jso
 expect 2 'not valid UTF-8' -- analyze "$(printf 'scale \xff auth')"
 expect 2 'the limit is 8192' -- plan "$(head -c 102400 /dev/zero | tr '\0' 'a')"
 expect 0 'Usage' -- --help
+expect 0 'success: 7 tasks' -- design "Fix the auth service in my design and make it scalable to 5000 RPS" --canvas "$(dirname "$0")/../../data/examples/ecommerce-basic-auth.canvas.json" --out "$tmp/scale"
+[ -f "$tmp/scale/files/deploy/nginx.conf" ] || { echo "FAIL: design --out wrote no nginx.conf"; failures=$((failures + 1)); }
+expect 2 'does not exist' -- design "scale auth" --canvas "$tmp/missing.json"
+
+# Ctrl-C during a run cancels it gracefully: running tasks stop, the summary says so, exit 1.
+coproc DESIGN { exec "$bin" design "Build a complete e-commerce platform with user auth and a product catalog" --json --simulate-latency 1; }
+design_pid=$DESIGN_PID
+while IFS= read -r line <&"${DESIGN[0]}"; do
+  case "$line" in *'"type":"taskStarted"'*) break ;; esac
+done
+kill -INT "$design_pid"
+cat <&"${DESIGN[0]}" >"$tmp/rest"
+wait "$design_pid"
+code=$?
+if [ "$code" -ne 1 ] || ! grep -q '"type":"taskCancelled"' "$tmp/rest" || ! tail -n 1 "$tmp/rest" | grep -q '"cancelled":true'; then
+  echo "FAIL: SIGINT during design -> exit $code, tail:"; tail -n 3 "$tmp/rest"
+  failures=$((failures + 1))
+fi
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures check(s) failed"

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "model/canvas.hpp"
 #include "model/json_io.hpp"
 #include "test_data.hpp"
 
@@ -115,10 +116,61 @@ TEST(Cli, BadInputExitsTwoWithOneLine) {
   }
 }
 
+TEST(Cli, DesignJsonIsExactlyTheEventStream) {
+  auto r = run({"design", "add a wishlist service to my store", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::uint64_t expected = 1;
+  std::string last;
+  while (std::getline(lines, line)) {
+    auto v = json::parse(line, "event line");
+    ASSERT_TRUE(v) << line;
+    EXPECT_EQ(v->at("seq").to_number<std::uint64_t>(), expected++);
+    last = std::string(v->at("type").as_string());
+  }
+  EXPECT_GT(expected, 10u);
+  EXPECT_EQ(last, "executionSummary");
+}
+
+TEST(Cli, DesignWritesThePlanCanvasSummaryDiagramAndFiles) {
+  TempDir dir;
+  auto out = dir.write("placeholder", "");
+  auto outDir = std::filesystem::path(out).parent_path() / "shop";
+  auto r = run({"design",
+                "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing",
+                "--out", outDir.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("task_8 completed"), std::string::npos);
+  EXPECT_NE(r.out.find("success: 8 tasks"), std::string::npos);
+  for (const char* f : {"plan.json", "canvas.json", "summary.json", "architecture.mmd",
+                        "files/auth-service/package.json", "files/database/schema.sql"}) {
+    EXPECT_TRUE(std::filesystem::exists(outDir / f)) << f;
+  }
+  auto summary = json::parseFile(outDir / "summary.json", "summary");
+  ASSERT_TRUE(summary);
+  EXPECT_TRUE(summary->at("success").as_bool());
+  EXPECT_EQ(summary->at("codeGeneration").at("services").as_int64(), 4);
+  auto canvas = json::parseFile(outDir / "canvas.json", "canvas");
+  ASSERT_TRUE(canvas);
+  EXPECT_TRUE(canvasFromJson(*canvas));
+  auto plan = json::parseFile(outDir / "plan.json", "plan");
+  ASSERT_TRUE(plan);
+  EXPECT_EQ(plan->as_array().size(), 8u);
+}
+
+TEST(Cli, DesignBadInputExitsTwo) {
+  auto r = run({"design", "", "--out", "/tmp/never"});
+  EXPECT_EQ(r.code, 2);
+  auto neg = run({"design", "build a shop", "--simulate-latency", "-1"});
+  EXPECT_EQ(neg.code, 2);
+  EXPECT_NE(neg.err.find("--simulate-latency"), std::string::npos) << neg.err;
+}
+
 TEST(Cli, HelpListsTheCommands) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* cmd : {"analyze", "plan", "validate-plan", "train-intent", "eval-intent", "demo"}) {
+  for (const char* cmd : {"analyze", "plan", "design", "validate-plan", "train-intent", "eval-intent", "demo"}) {
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   }
 }

@@ -1,0 +1,62 @@
+#include "design.hpp"
+
+#include "planner/validation.hpp"
+
+namespace ymy::app {
+
+Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::string request,
+                                                std::optional<Canvas> canvas, std::vector<std::string> preferences,
+                                                DesignOptions options, Clock& clock, executor::EventSink& sink) {
+  std::unique_ptr<Design> d(new Design());
+  auto analysis = engine.analyze(request, canvas ? &*canvas : nullptr, preferences);
+  if (!analysis) return tl::unexpected(analysis.error());
+  d->analysis_ = std::move(*analysis);
+  auto planned = engine.plan(d->analysis_, request, options.staticThreshold);
+  if (!planned) return tl::unexpected(planned.error());
+  d->planned_ = std::move(*planned);
+  d->options_ = options;
+  d->clock_ = &clock;
+  d->sink_ = &sink;
+
+  executor::ExecutionInput input;
+  input.request = std::move(request);
+  input.frame = d->analysis_.frame;
+  input.frame.estimatedTasks = static_cast<int>(d->planned_.plan.tasks.size());
+  if (canvas) input.baseCanvas = std::move(*canvas);
+  input.preferences = d->analysis_.context.userPreferences;
+  executor::ExecutorOptions exec{options.executionId, 4, options.parallel, options.simulateLatency};
+  d->execution_ = std::make_unique<executor::Execution>(d->planned_.plan, std::move(input), engine.agents(),
+                                                        d->assembler_, clock, sink, exec);
+  return d;
+}
+
+void Design::start() {
+  auto publish = [&](std::uint64_t seq, const char* type, boost::json::object fields) {
+    Event e;
+    e.type = type;
+    e.executionId = options_.executionId;
+    e.seq = seq;
+    e.ts = clock_->epochMillis();
+    e.fields = std::move(fields);
+    sink_->publish(e);
+  };
+  const auto& f = analysis_.frame;
+  auto frame = toJson(f).as_object();
+  publish(1, "intentAnalyzed", {{"intent", frame["intent"]},
+                                {"complexity", frame["complexity"]},
+                                {"confidence", frame["confidence"]},
+                                {"target", f.target},
+                                {"components", frame["components"]},
+                                {"params", frame["params"]}});
+  publish(2, "contextExtracted", {{"isEmpty", analysis_.context.empty},
+                                  {"components", analysis_.context.components.size()},
+                                  {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
+                                                                         analysis_.context.userPreferences.end())}});
+  publish(3, "planGenerated", {{"taskCount", planned_.plan.tasks.size()},
+                               {"route", routeName(planned_.route)},
+                               {"approach", planned_.approach},
+                               {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
+  execution_->start();
+}
+
+}  // namespace ymy::app

@@ -1,0 +1,52 @@
+#pragma once
+// One design run: analyse, plan, then execute with live events.
+//   intentAnalyzed, contextExtracted, planGenerated  (seq 1..3)
+//   executionStarted ... executionSummary            (from the executor)
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "assembler.hpp"
+#include "engine.hpp"
+#include "executor/executor.hpp"
+
+namespace ymy::app {
+
+struct DesignOptions {
+  std::string executionId = "exec_1";
+  double simulateLatency = 0;
+  std::size_t parallel = 0;
+  double staticThreshold = planner::kDefaultStaticThreshold;
+};
+
+class Design {
+ public:
+  // Analyses and plans; fails on bad input or an invalid plan. Nothing is
+  // published until start().
+  static Result<std::unique_ptr<Design>> prepare(const Engine& engine, std::string request,
+                                                 std::optional<Canvas> canvas, std::vector<std::string> preferences,
+                                                 DesignOptions options, Clock& clock, executor::EventSink& sink);
+
+  void start();
+  void wait() { execution_->wait(); }
+  void cancel(std::string reason) { execution_->cancel(std::move(reason)); }
+
+  const Analysis& analysis() const { return analysis_; }
+  const planner::PlanOutcome& planned() const { return planned_; }
+  const executor::Execution& execution() const { return *execution_; }
+
+ private:
+  Design() = default;
+
+  Analysis analysis_;
+  planner::PlanOutcome planned_;
+  DesignOptions options_;
+  Clock* clock_ = nullptr;
+  executor::EventSink* sink_ = nullptr;
+  DesignAssembler assembler_;
+  std::unique_ptr<executor::Execution> execution_;
+};
+
+}  // namespace ymy::app

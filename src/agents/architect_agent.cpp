@@ -1,0 +1,339 @@
+// arch-001: designs the architecture (services, data stores, infrastructure,
+// the calls between them) from its task's prompt, and updates the canvas for
+// component-level work; for ANALYSIS tasks it reads the canvas and reports.
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "agents/support.hpp"
+
+namespace ymy::agents {
+namespace {
+
+using detail::step;
+
+CanvasNode node(std::string id, std::string type, std::string label, boost::json::object config = {}) {
+  CanvasNode n;
+  n.id = std::move(id);
+  n.type = std::move(type);
+  n.label = std::move(label);
+  n.config = std::move(config);
+  return n;
+}
+
+CanvasEdge edge(std::string source, std::string target, std::string type) {
+  return CanvasEdge{"", std::move(source), std::move(target), std::move(type)};
+}
+
+class ArchitectAgent final : public executor::Agent {
+ public:
+  explicit ArchitectAgent(const AgentEnvironment& env) : env_(env) {}
+  std::string_view id() const override { return kArchitectAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& task = ctx.task();
+    if (task.type == TaskType::kAnalysis) return analyze(ctx);
+    const auto intent = ctx.input().frame.intent;
+    if (intent == Intent::kBuildFromScratch || task.name.starts_with("Architecture")) return design(ctx);
+    return updateComponent(ctx);
+  }
+
+ private:
+  // The whole architecture, from the services the prompt names.
+  Result<executor::TaskResult> design(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    if (!step(ctx, "Analyzing requirements...", 0.25)) return cancelled();
+    auto wanted = detail::servicesInPrompt(env_, ctx.task().prompt);
+    if (wanted.services.empty() && wanted.features.empty()) {
+      for (const auto& id : input.frame.components) {
+        const auto* c = env_.catalog.find(id);
+        if (c && c->isService()) wanted.services.push_back(c);
+      }
+      wanted.features = input.frame.features;
+    }
+
+    if (!step(ctx, "Designing microservices structure...", 0.25)) return cancelled();
+    Architecture arch;
+    arch.target = input.frame.target;
+    arch.frontend = input.frame.intent == Intent::kBuildFromScratch;
+    std::set<std::string> requested;
+    for (const auto* c : wanted.services) requested.insert(c->id);
+    int port = 3001;
+    for (const auto* c : wanted.services) {
+      ServicePlan p;
+      p.id = c->id;
+      p.name = c->name;
+      p.nodeId = c->nodeId;
+      p.description = c->description;
+      p.port = port++;
+      p.issuesTokens = c->id == "auth";
+      p.requiresAuth = !p.issuesTokens;
+      for (const auto& e : c->entities) p.tables.push_back(e.name);
+      // Calls: the nearest requested components through dependsOn.
+      std::set<std::string> visited;
+      std::function<void(const Component&)> walk = [&](const Component& from) {
+        for (const auto& dep : from.dependsOn) {
+          if (!visited.insert(dep).second) continue;
+          const auto* d = env_.catalog.find(dep);
+          if (requested.count(dep)) {
+            p.calls.push_back(d->nodeId);
+          } else if (d) {
+            walk(*d);
+          }
+        }
+      };
+      walk(*c);
+      arch.services.push_back(std::move(p));
+    }
+    const bool hasAuth = requested.count("auth") > 0;
+    for (const auto& f : wanted.features) {
+      ServicePlan p;
+      p.id = detail::slug(f);
+      p.name = detail::titleCase(f) + " Service";
+      p.nodeId = p.id + "-service";
+      p.description = "Manages " + f;
+      p.port = port++;
+      p.tables = {codegen::tableNameFor(f)};
+      if (hasAuth) p.calls.push_back(env_.catalog.find("auth")->nodeId);
+      if (!arch.findById(p.id)) arch.services.push_back(std::move(p));
+    }
+    if (arch.services.empty()) {
+      ServicePlan p;
+      p.id = "core";
+      p.name = "Core API Service";
+      p.nodeId = "core-service";
+      p.description = "The main API of " + arch.target;
+      p.port = port++;
+      p.tables = {"items"};
+      arch.services.push_back(std::move(p));
+    }
+
+    if (!step(ctx, "Creating API specifications...", 0.25)) return cancelled();
+    executor::TaskResult result;
+    auto& canvas = result.canvasUpdate;
+    const auto& params = input.frame.params;
+    const bool heavyLoad = (params.rps && *params.rps >= 1000) || (params.users && *params.users >= 1e6);
+    std::set<std::string> workloads;
+    for (const auto& s : arch.services) {
+      if (const auto* c = env_.catalog.find(s.id)) workloads.insert(c->workload);
+    }
+    auto hasService = [&](std::initializer_list<const char*> ids) {
+      return std::any_of(ids.begin(), ids.end(), [&](const char* id) { return arch.findById(id) != nullptr; });
+    };
+    const bool wantsCache = hasAuth || heavyLoad || hasService({"cart", "catalog", "search", "feed", "shortener"});
+    const bool wantsQueue = hasService({"notification", "analytics", "order", "messaging", "video", "telemetry"});
+    const bool wantsCdn = hasService({"media", "video", "music"});
+    std::string stack = input.preferences.empty() ? "Node.js + Express" : input.preferences.front();
+
+    std::string entry = "api-gateway";
+    if (arch.frontend) {
+      canvas.nodes.push_back(node("web-app", "frontend", "Web App", {{"framework", "React"}}));
+    }
+    if (wantsCdn) {
+      canvas.nodes.push_back(node("cdn", "cdn", "CDN", {{"caches", "static assets and media"}}));
+      arch.infrastructure.push_back("cdn");
+    }
+    if (heavyLoad || arch.services.size() >= 4) {
+      canvas.nodes.push_back(node("load-balancer", "load_balancer", "Load Balancer", {{"algorithm", "round-robin"}}));
+      arch.infrastructure.push_back("load-balancer");
+      canvas.edges.push_back(edge("load-balancer", "api-gateway", "routes"));
+      entry = "load-balancer";
+    }
+    canvas.nodes.push_back(node("api-gateway", "gateway", "API Gateway", {{"auth", hasAuth ? "JWT" : "none"}}));
+    arch.infrastructure.push_back("api-gateway");
+    if (arch.frontend) canvas.edges.push_back(edge("web-app", entry, "api-call"));
+    if (arch.frontend && wantsCdn) canvas.edges.push_back(edge("web-app", "cdn", "loads"));
+
+    for (const auto& s : arch.services) {
+      canvas.nodes.push_back(node(s.nodeId, "service", s.name,
+                                  {{"instances", heavyLoad ? 2 : 1}, {"port", s.port}, {"language", stack},
+                                   {"component", s.id}}));
+      canvas.edges.push_back(edge("api-gateway", s.nodeId, "api-call"));
+      for (const auto& target : s.calls) canvas.edges.push_back(edge(s.nodeId, target, "api-call"));
+      if (!s.tables.empty()) {
+        std::string base = s.nodeId.ends_with("-service") ? s.nodeId.substr(0, s.nodeId.size() - 8) : s.nodeId;
+        std::string db = base + "-db";
+        canvas.nodes.push_back(node(db, "database", detail::titleCase(base) + " DB",
+                                    {{"engine", "PostgreSQL"}, {"owner", s.nodeId}, {"replicas", heavyLoad ? 1 : 0}}));
+        canvas.edges.push_back(edge(s.nodeId, db, "reads-writes"));
+      }
+    }
+    if (wantsCache) {
+      canvas.nodes.push_back(node("redis-cache", "cache", "Redis Cache", {{"engine", "Redis"}, {"nodes", heavyLoad ? 3 : 1}}));
+      arch.infrastructure.push_back("redis-cache");
+      for (const auto& s : arch.services) {
+        if (s.issuesTokens || s.id == "cart" || s.id == "catalog" || s.id == "search" || s.id == "feed") {
+          canvas.edges.push_back(edge(s.nodeId, "redis-cache", "cache"));
+        }
+      }
+    }
+    if (wantsQueue) {
+      canvas.nodes.push_back(node("message-queue", "queue", "Message Queue", {{"engine", "RabbitMQ"}}));
+      arch.infrastructure.push_back("message-queue");
+      for (const auto& s : arch.services) {
+        if (s.id == "order" || s.id == "payment" || s.id == "notification" || s.id == "analytics" ||
+            s.id == "messaging" || s.id == "video" || s.id == "telemetry") {
+          canvas.edges.push_back(edge(s.nodeId, "message-queue", s.id == "notification" || s.id == "analytics"
+                                                                     ? "consumes"
+                                                                     : "publishes"));
+        }
+      }
+    }
+    canvas.nodes.push_back(node("monitoring", "monitoring", "Monitoring", {{"stack", "Prometheus + Grafana"}}));
+    arch.infrastructure.push_back("monitoring");
+
+    if (!step(ctx, "Finalizing architecture diagram...", 0.25)) return cancelled();
+    std::vector<codegen::ServiceSpec> specs;
+    for (const auto& s : arch.services) specs.push_back(detail::serviceSpec(env_, s, nullptr));
+    auto compose = env_.generator.dockerCompose(specs);
+    if (!compose) return tl::unexpected(compose.error());
+    result.files.push_back(std::move(*compose));
+    result.files.push_back({"docs/architecture.md", describe(arch, canvas)});
+    result.output["architecture"] = toJson(arch);
+    result.summary = "Architecture designed with " + std::to_string(arch.services.size()) + " microservice" +
+                     (arch.services.size() == 1 ? "" : "s") + " and " + std::to_string(arch.infrastructure.size()) +
+                     " infrastructure components";
+    return result;
+  }
+
+  static std::string describe(const Architecture& arch, const Canvas& canvas) {
+    std::ostringstream md;
+    md << "# Architecture: " << arch.target << "\n\n## Services\n\n| service | owns | calls |\n| --- | --- | --- |\n";
+    for (const auto& s : arch.services) {
+      md << "| " << s.name << " (`" << s.nodeId << "`, port " << s.port << ") | ";
+      for (std::size_t i = 0; i < s.tables.size(); ++i) md << (i ? ", " : "") << s.tables[i];
+      md << " | ";
+      for (std::size_t i = 0; i < s.calls.size(); ++i) md << (i ? ", " : "") << s.calls[i];
+      md << " |\n";
+    }
+    md << "\n## Infrastructure\n\n";
+    for (const auto& n : canvas.nodes) {
+      if (n.type != "service") md << "- " << n.label << " (`" << n.id << "`, " << n.type << ")\n";
+    }
+    md << "\n## APIs\n\nEach service exposes REST endpoints behind the API gateway; the gateway verifies JWTs issued by "
+          "the auth service when there is one. Each service owns its tables and no other service writes them.\n";
+    return md.str();
+  }
+
+  // Component-level changes on an existing canvas (static path).
+  Result<executor::TaskResult> updateComponent(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    const auto& task = ctx.task();
+    executor::TaskResult result;
+    const std::string target = detail::targetNode(input);
+    if (!step(ctx, "Reading the current design...", 0.5)) return cancelled();
+    switch (input.frame.intent) {
+      case Intent::kAddComponent: {
+        auto wanted = detail::servicesInPrompt(env_, task.prompt);
+        std::vector<const Component*> all = wanted.services;
+        all.insert(all.end(), wanted.infrastructure.begin(), wanted.infrastructure.end());
+        for (const auto* c : all) {
+          result.canvasUpdate.nodes.push_back(node(c->nodeId, c->nodeType, c->name, {{"component", c->id}}));
+          for (const auto& dep : c->dependsOn) {
+            const auto* d = env_.catalog.find(dep);
+            for (const auto& n : input.baseCanvas.nodes) {
+              if (d && (n.id == d->nodeId || env_.matcher.componentOf(n.label) == dep)) {
+                result.canvasUpdate.edges.push_back(edge(c->nodeId, n.id, "api-call"));
+              }
+            }
+          }
+          for (const auto& n : input.baseCanvas.nodes) {
+            auto comp = env_.matcher.componentOf(n.label);
+            const auto* other = env_.catalog.find(comp);
+            if (other && std::find(other->dependsOn.begin(), other->dependsOn.end(), c->id) != other->dependsOn.end()) {
+              result.canvasUpdate.edges.push_back(edge(n.id, c->nodeId, "api-call"));
+            }
+            if (n.type == "gateway" && c->isService()) result.canvasUpdate.edges.push_back(edge(n.id, c->nodeId, "api-call"));
+          }
+        }
+        result.summary = "Placed " + std::to_string(all.size()) + " new component(s) with " +
+                         std::to_string(result.canvasUpdate.edges.size()) + " connection(s)";
+        break;
+      }
+      case Intent::kRemoveComponent:
+        result.removeNodes.push_back(target);
+        result.summary = "Removed " + target + " and its connections";
+        break;
+      case Intent::kScaleComponent: {
+        CanvasNode scaled = node(target, "service", "", {{"scaling", "horizontal"}, {"stateless", true}});
+        if (const auto* existing = input.baseCanvas.findNode(target)) {
+          scaled.type = existing->type;
+          scaled.label = existing->label;
+        }
+        result.canvasUpdate.nodes.push_back(std::move(scaled));
+        result.summary = "Marked " + target + " for horizontal scaling";
+        break;
+      }
+      default: {
+        CanvasNode changed = node(target, "service", "", {{"lastChange", input.request}});
+        if (const auto* existing = input.baseCanvas.findNode(target)) {
+          changed.type = existing->type;
+          changed.label = existing->label;
+        }
+        result.canvasUpdate.nodes.push_back(std::move(changed));
+        result.summary = "Updated the design of " + target;
+      }
+    }
+    return result;
+  }
+
+  // Reads the canvas around the target and reports what it sees.
+  Result<executor::TaskResult> analyze(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    if (!step(ctx, "Reading components and connections...", 0.5)) return cancelled();
+    const std::string target = detail::targetNode(input);
+    const auto& canvas = input.baseCanvas;
+    std::ostringstream md;
+    md << "# " << ctx.task().name << "\n\nRequest: " << input.request << "\n\n";
+    std::vector<std::string> findings;
+    const CanvasNode* focus = canvas.findNode(target);
+    auto countType = [&](const char* type) {
+      return std::count_if(canvas.nodes.begin(), canvas.nodes.end(), [&](const CanvasNode& n) { return n.type == type; });
+    };
+    if (canvas.nodes.empty()) findings.push_back("The canvas is empty: there is no existing design to analyse.");
+    for (const auto& n : canvas.nodes) {
+      if (focus && n.id != focus->id) continue;
+      auto instances = n.config.find("instances");
+      if (n.type == "service" && (instances == n.config.end() || (instances->value().is_int64() && instances->value().get_int64() <= 1))) {
+        findings.push_back(n.id + " runs a single instance: no horizontal scaling, a single point of failure.");
+      }
+      auto session = n.config.find("session_store");
+      if (session != n.config.end() && session->value().is_string() &&
+          detail::containsWord(std::string(session->value().get_string()), "memory")) {
+        findings.push_back(n.id + " keeps sessions in memory: instances cannot share them.");
+      }
+      auto db = n.config.find("database");
+      if (db != n.config.end() && db->value().is_string() && detail::containsWord(std::string(db->value().get_string()), "single")) {
+        findings.push_back(n.id + " uses a single database instance without read replicas.");
+      }
+    }
+    if (!canvas.nodes.empty() && countType("load_balancer") == 0) findings.push_back("No load balancer in front of the services.");
+    if (!canvas.nodes.empty() && countType("cache") == 0) findings.push_back("No cache in front of hot reads.");
+    if (!canvas.nodes.empty() && countType("monitoring") == 0) findings.push_back("No monitoring or alerting.");
+    md << "## Findings\n\n";
+    for (const auto& f : findings) md << "- " << f << "\n";
+    if (findings.empty()) md << "- No structural risks found in the canvas.\n";
+    if (!step(ctx, "Writing findings...", 0.5)) return cancelled();
+    executor::TaskResult result;
+    result.files.push_back({"analysis/" + detail::slug(ctx.task().id + " " + ctx.task().name) + ".md", md.str()});
+    boost::json::array list;
+    for (const auto& f : findings) list.emplace_back(f);
+    result.output["findings"] = std::move(list);
+    result.summary = std::to_string(findings.size()) + " finding(s) for " + target;
+    return result;
+  }
+
+  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
+
+  const AgentEnvironment& env_;
+};
+
+}  // namespace
+
+std::unique_ptr<executor::Agent> makeArchitectAgent(const AgentEnvironment& env) {
+  return std::make_unique<ArchitectAgent>(env);
+}
+
+}  // namespace ymy::agents

@@ -1,0 +1,166 @@
+// code-001: generates a service (models, routes with validation, JWT
+// middleware, tests, package.json), the React frontend (in three iterations,
+// as in the spec), or the integration test suite, from the architecture and
+// schema its ancestors produced. Static-path code tasks get a change plan
+// against the existing service.
+
+#include <algorithm>
+#include <sstream>
+
+#include <boost/json/serialize.hpp>
+
+#include "agents/support.hpp"
+
+namespace ymy::agents {
+namespace {
+
+using detail::step;
+
+bool endsWith(const std::string& s, const char* suffix) { return s.ends_with(suffix); }
+
+class CodeAgent final : public executor::Agent {
+ public:
+  explicit CodeAgent(const AgentEnvironment& env) : env_(env) {}
+  std::string_view id() const override { return kCodeAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& task = ctx.task();
+    auto architecture = findArchitecture(ctx);
+    auto schema = findSchema(ctx);
+    Architecture arch = architecture ? *architecture : detail::fallbackArchitecture(env_, ctx.input());
+    const Schema* schemaPtr = schema ? &*schema : nullptr;
+
+    if (task.type == TaskType::kTesting) return integrationTests(ctx, arch, schemaPtr);
+    if (detail::containsWord(task.name, "frontend") || detail::containsWord(task.prompt, " frontend")) {
+      return frontend(ctx, arch, schemaPtr);
+    }
+    if (const ServicePlan* plan = serviceFor(task, arch)) return service(ctx, *plan, schemaPtr);
+    return changePlan(ctx);
+  }
+
+ private:
+  // The service a code task is about: by the catalog component its name
+  // names, then by the service name it contains.
+  const ServicePlan* serviceFor(const Task& task, const Architecture& arch) const {
+    auto named = detail::servicesInPrompt(env_, task.name);
+    for (const auto* c : named.services) {
+      if (const auto* s = arch.findById(c->id)) return s;
+    }
+    for (const auto& s : arch.services) {
+      if (detail::containsWord(task.name, s.name) || detail::containsWord(task.name, s.nodeId)) return &s;
+    }
+    return nullptr;
+  }
+
+  Result<executor::TaskResult> service(executor::TaskContext& ctx, const ServicePlan& plan, const Schema* schema) {
+    auto spec = detail::serviceSpec(env_, plan, schema);
+    if (!step(ctx, "Generating models for " + std::to_string(spec.entities.size()) + " table(s)...", 0.3)) {
+      return cancelled();
+    }
+    auto files = env_.generator.service(spec);
+    if (!files) return tl::unexpected(files.error());
+    if (!step(ctx, "Generating routes, validation and middleware...", 0.4)) return cancelled();
+    if (!step(ctx, "Generating tests...", 0.3)) return cancelled();
+    executor::TaskResult result;
+    result.files = std::move(*files);
+    std::size_t routes = 0;
+    for (const auto& f : result.files) routes += f.path.find("/src/routes/") != std::string::npos;
+    result.summary = plan.name + " generated: " + std::to_string(result.files.size()) + " files, " +
+                     std::to_string(routes) + " route modules over " + std::to_string(spec.entities.size()) + " tables";
+    return result;
+  }
+
+  std::vector<codegen::ServiceSpec> specs(const Architecture& arch, const Schema* schema) const {
+    std::vector<codegen::ServiceSpec> out;
+    for (const auto& s : arch.services) out.push_back(detail::serviceSpec(env_, s, schema));
+    return out;
+  }
+
+  Result<executor::TaskResult> frontend(executor::TaskContext& ctx, const Architecture& arch, const Schema* schema) {
+    codegen::FrontendSpec spec;
+    spec.appName = arch.target.empty() ? "app" : arch.target;
+    std::replace(spec.appName.begin(), spec.appName.end(), '-', ' ');
+    spec.services = specs(arch, schema);
+    auto files = env_.generator.frontend(spec);
+    if (!files) return tl::unexpected(files.error());
+    // Three passes as the spec shows: structure, then state and API, then the rest.
+    std::vector<GeneratedFile> structure, state, finish;
+    for (auto& f : *files) {
+      if (endsWith(f.path, ".jsx") && f.path.find("/components/") != std::string::npos) {
+        structure.push_back(std::move(f));
+      } else if (f.path.find("api") != std::string::npos || f.path.find("App") != std::string::npos ||
+                 f.path.find("main") != std::string::npos) {
+        state.push_back(std::move(f));
+      } else {
+        finish.push_back(std::move(f));
+      }
+    }
+    executor::TaskResult result;
+    struct Pass {
+      const char* focus;
+      const char* progress;
+      std::vector<GeneratedFile>* files;
+    };
+    int iteration = 0;
+    for (Pass pass : {Pass{"basic_structure", "Generated basic components", &structure},
+                      Pass{"state_management", "Added state management and API integration", &state},
+                      Pass{"styling_optimization", "Finalized with styling and build setup", &finish}}) {
+      ++iteration;
+      ctx.iterationStarted(iteration, pass.focus);
+      if (!ctx.simulateWork(1.0 / 3)) return cancelled();
+      for (auto& f : *pass.files) result.files.push_back(std::move(f));
+      ctx.iterationProgress(iteration, pass.progress, static_cast<int>(result.files.size()));
+    }
+    auto components = std::count_if(result.files.begin(), result.files.end(),
+                                    [](const GeneratedFile& f) { return endsWith(f.path, ".jsx"); });
+    result.summary = std::to_string(components) + " React components generated";
+    return result;
+  }
+
+  Result<executor::TaskResult> integrationTests(executor::TaskContext& ctx, const Architecture& arch,
+                                                const Schema* schema) {
+    if (!step(ctx, "Generating API integration layer...", 0.5)) return cancelled();
+    auto files = env_.generator.integrationTests(specs(arch, schema));
+    if (!files) return tl::unexpected(files.error());
+    if (!step(ctx, "Generating end-to-end scenarios...", 0.5)) return cancelled();
+    executor::TaskResult result;
+    result.files = std::move(*files);
+    result.summary = "Integration tests for " + std::to_string(arch.services.size()) + " services";
+    return result;
+  }
+
+  // Static-path code tasks (configuration updates, callers to adapt): a
+  // concrete change plan against the canvas node.
+  Result<executor::TaskResult> changePlan(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    const std::string target = detail::targetNode(input);
+    if (!step(ctx, "Planning code changes for " + target + "...", 1.0)) return cancelled();
+    std::ostringstream md;
+    md << "# " << ctx.task().name << "\n\n" << ctx.task().prompt << "\n\n## Current configuration of `" << target << "`\n\n";
+    if (const auto* node = input.baseCanvas.findNode(target); node && !node->config.empty()) {
+      for (const auto& kv : node->config) md << "- " << kv.key() << ": " << boost::json::serialize(kv.value()) << "\n";
+    } else {
+      md << "- (not on the canvas)\n";
+    }
+    md << "\n## Callers\n\n";
+    for (const auto& e : input.baseCanvas.edges) {
+      if (e.target == target) md << "- " << e.source << " (" << e.type << ")\n";
+    }
+    executor::TaskResult result;
+    result.files.push_back({"changes/" + detail::slug(ctx.task().id + " " + ctx.task().name) + ".md", md.str()});
+    result.summary = "Change plan for " + target;
+    return result;
+  }
+
+  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
+
+  const AgentEnvironment& env_;
+};
+
+}  // namespace
+
+std::unique_ptr<executor::Agent> makeCodeAgent(const AgentEnvironment& env) {
+  return std::make_unique<CodeAgent>(env);
+}
+
+}  // namespace ymy::agents

@@ -1,0 +1,219 @@
+// db-001: the relational schema for what its prompt names. Table names the
+// catalog knows come with their columns; components named in the prompt bring
+// their tables; anything else the prompt lists becomes a table of its own
+// ("... and wishlists" -> wishlists linked to users). Each table gets an owning
+// service from the architecture, so code generation follows the schema.
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "agents/support.hpp"
+#include "intent/requested_items.hpp"
+
+namespace ymy::agents {
+namespace {
+
+using detail::step;
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string trim(std::string s) {
+  auto notSpace = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), notSpace));
+  s.erase(std::find_if(s.rbegin(), s.rend(), notSpace).base(), s.end());
+  return s;
+}
+
+// The list a schema prompt enumerates: after "including"/"for"/"create the",
+// up to the first sentence end, split on commas, "and" and "with".
+std::vector<std::string> listItems(const std::string& prompt) {
+  std::string text = lower(prompt);
+  std::size_t start = 0;
+  for (const char* opener : {" including ", " tables for ", "create the "}) {
+    auto at = text.find(opener);
+    if (at != std::string::npos) {
+      start = at + std::string(opener).size();
+      break;
+    }
+  }
+  auto end = text.find(". ", start);
+  if (end == std::string::npos) end = text.size();
+  std::string list = text.substr(start, end - start);
+  for (const char* sep : {" and ", " with ", " plus ", ";"}) {
+    std::size_t at;
+    while ((at = list.find(sep)) != std::string::npos) list.replace(at, std::string(sep).size(), ",");
+  }
+  std::vector<std::string> items;
+  std::stringstream parts(list);
+  std::string item;
+  while (std::getline(parts, item, ',')) {
+    item = trim(item);
+    for (const char* prefix : {"and ", "the ", "a ", "an ", "also "}) {
+      if (item.starts_with(prefix)) item = item.substr(std::string(prefix).size());
+    }
+    for (const char* cut : {" for ", " in ", " on "}) {
+      if (auto at = item.find(cut); at != std::string::npos) item.resize(at);
+    }
+    for (const char* suffix : {" tables", " table", " records"}) {
+      if (item.ends_with(suffix)) item.resize(item.size() - std::string(suffix).size());
+    }
+    static const std::set<std::string> kNotTables = {
+        "keys", "key", "foreign keys", "primary keys", "indexes", "index", "constraints", "relationships",
+        "migrations", "sql", "postgresql", "mysql", "tables", "schema", "schemas", "reversible", "backfill plan"};
+    if (!item.empty() && !kNotTables.count(item)) items.push_back(item);
+  }
+  return items;
+}
+
+class DatabaseAgent final : public executor::Agent {
+ public:
+  explicit DatabaseAgent(const AgentEnvironment& env) : env_(env) {
+    for (const auto& c : env.catalog.components()) {
+      for (const auto& e : c.entities) tables_.emplace(e.name, std::make_pair(&c, &e));
+    }
+  }
+  std::string_view id() const override { return kDatabaseAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& input = ctx.input();
+    auto architecture = findArchitecture(ctx);
+    Architecture arch = architecture ? *architecture : detail::fallbackArchitecture(env_, input);
+
+    std::vector<std::string> order;                         // table names in prompt order
+    std::map<std::string, Entity> entities;
+    std::map<std::string, const Component*> componentOf;    // catalog tables only
+    auto addTable = [&](const Entity& e, const Component* c) {
+      if (entities.emplace(e.name, e).second) {
+        order.push_back(e.name);
+        componentOf[e.name] = c;
+      }
+    };
+
+    auto items = listItems(ctx.task().prompt);
+    std::vector<std::string> unknown;
+    for (const auto& item : items) {
+      std::string asTable = item;
+      std::replace(asTable.begin(), asTable.end(), ' ', '_');
+      if (auto it = tables_.find(asTable); it != tables_.end()) {
+        addTable(*it->second.second, it->second.first);
+        continue;
+      }
+      if (auto it = tables_.find(codegen::tableNameFor(item)); it != tables_.end()) {
+        addTable(*it->second.second, it->second.first);
+        continue;
+      }
+      // A component claims the item only when its name covers every meaningful
+      // word: "recommendation engine" is the recommendation component, but
+      // "pet profiles" is not the user component's "profiles".
+      auto tokens = intent::tokenize(item);
+      auto found = intent::findRequestedItems(tokens, env_.matcher, env_.catalog, true, false);
+      bool whole = true;
+      for (std::size_t k = 0; k < tokens.size(); ++k) {
+        whole = whole && (found.covered[k] || intent::isStopword(tokens[k].text) || intent::isSystemNoun(tokens[k].text));
+      }
+      if (!whole) found.components.clear();
+      bool matched = false;
+      for (const auto& [pos, id] : found.components) {
+        const auto* c = env_.catalog.find(id);
+        for (const auto& e : c->entities) addTable(e, c);
+        matched = matched || !c->entities.empty();
+      }
+      if (!matched) unknown.push_back(item);
+    }
+    // Services of the architecture whose tables the prompt did not list still own theirs.
+    for (const auto& s : arch.services) {
+      for (const auto& t : s.tables) {
+        if (auto it = tables_.find(t); it != tables_.end()) addTable(*it->second.second, it->second.first);
+      }
+    }
+    if (!step(ctx, "Designing " + (order.empty() ? std::string("core") : joinFirst(order, 2)) + " schemas...", 0.4)) {
+      return cancelled();
+    }
+    const bool hasUsers = entities.count("users") > 0;
+    for (const auto& item : unknown) {
+      if (item.size() > 60 || std::count(item.begin(), item.end(), ' ') > 3) continue;  // not a noun phrase
+      bool meaningful = false;
+      for (const auto& t : intent::tokenize(item)) meaningful = meaningful || !intent::isStopword(t.text);
+      if (!meaningful) continue;
+      auto e = codegen::synthesizeEntity(item, hasUsers);
+      addTable(e, nullptr);
+    }
+    for (const auto& s : arch.services) {
+      for (const auto& t : s.tables) {
+        if (!entities.count(t)) addTable(codegen::synthesizeEntity(t, hasUsers), nullptr);
+      }
+    }
+
+    if (!step(ctx, "Adding relationships, indexes and constraints...", 0.4)) return cancelled();
+    Schema schema;
+    for (const auto& name : order) schema.tables.push_back(entities.at(name));
+    for (const auto& name : order) schema.owner[name] = ownerOf(name, entities.at(name), componentOf[name], arch, schema);
+
+    executor::TaskResult result;
+    result.files.push_back({"database/schema.sql", codegen::schemaSql(schema.tables, input.frame.target)});
+    if (!step(ctx, "Validating the schema...", 0.2)) return cancelled();
+    result.output["schema"] = toJson(schema);
+    std::set<std::string> owners;
+    for (const auto& [t, o] : schema.owner) owners.insert(o);
+    result.summary = "Database schema with " + std::to_string(schema.tables.size()) + " tables designed for " +
+                     std::to_string(owners.size()) + " service" + (owners.size() == 1 ? "" : "s");
+    return result;
+  }
+
+ private:
+  static std::string joinFirst(const std::vector<std::string>& items, std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size() && i < n; ++i) out += (i ? " and " : "") + items[i];
+    return out;
+  }
+
+  // The service that owns a table: the one listing it, the one that is its
+  // catalog component, the owner of a table it references, a service its
+  // component depends on, or else the first service.
+  std::string ownerOf(const std::string& table, const Entity& entity, const Component* component,
+                      const Architecture& arch, const Schema& schema) const {
+    for (const auto& s : arch.services) {
+      if (std::find(s.tables.begin(), s.tables.end(), table) != s.tables.end()) return s.nodeId;
+    }
+    if (component) {
+      if (const auto* s = arch.findById(component->id)) return s->nodeId;
+    }
+    for (const auto& col : entity.columns) {
+      if (col.references.empty()) continue;
+      auto refTable = col.references.substr(0, col.references.find('.'));
+      if (refTable == "users") continue;  // everything references users; that says little about ownership
+      auto it = schema.owner.find(refTable);
+      if (it != schema.owner.end()) return it->second;
+      for (const auto& s : arch.services) {
+        if (std::find(s.tables.begin(), s.tables.end(), refTable) != s.tables.end()) return s.nodeId;
+      }
+    }
+    if (component) {
+      for (const auto& dep : component->dependsOn) {
+        if (const auto* s = arch.findById(dep)) return s->nodeId;
+      }
+    }
+    for (const auto& s : arch.services) {
+      if (!s.issuesTokens) return s.nodeId;
+    }
+    return arch.services.empty() ? "core-service" : arch.services.front().nodeId;
+  }
+
+  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
+
+  const AgentEnvironment& env_;
+  std::map<std::string, std::pair<const Component*, const Entity*>> tables_;
+};
+
+}  // namespace
+
+std::unique_ptr<executor::Agent> makeDatabaseAgent(const AgentEnvironment& env) {
+  return std::make_unique<DatabaseAgent>(env);
+}
+
+}  // namespace ymy::agents

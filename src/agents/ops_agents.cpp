@@ -1,0 +1,220 @@
+// cap-001 (capacity sizing), ops-001 (deployment, load balancer, monitoring)
+// and test-001 (load, regression and benchmark tests) for the static path.
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "agents/support.hpp"
+
+namespace ymy::agents {
+namespace {
+
+using detail::step;
+
+tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
+
+// Requests per second one instance sustains by workload, measured for a typical
+// Node.js service on one vCPU (JWT verification and hashing dominate cpu_bound).
+// The capacity module replaces these with a checked model.
+double perInstanceRps(const std::string& workload) {
+  if (workload == "cpu_bound") return 550;
+  if (workload == "memory_bound") return 5000;
+  if (workload == "streaming") return 300;
+  return 800;  // io_bound
+}
+
+double targetRps(const executor::ExecutionInput& input) {
+  const auto& p = input.frame.params;
+  if (p.rps) return *p.rps;
+  if (p.users) return *p.users * 0.0005;  // ~0.05% of users active in the same second at peak
+  if (p.connections) return *p.connections * 0.1;
+  return 1000;
+}
+
+std::string workloadOf(const AgentEnvironment& env, const executor::ExecutionInput& input) {
+  for (const auto& id : input.frame.components) {
+    if (const auto* c = env.catalog.find(id); c && c->isService()) return c->workload;
+  }
+  return "io_bound";
+}
+
+class CapacityAgent final : public executor::Agent {
+ public:
+  explicit CapacityAgent(const AgentEnvironment& env) : env_(env) {}
+  std::string_view id() const override { return kCapacityAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& input = ctx.input();
+    const std::string target = detail::targetNode(input);
+    if (!step(ctx, "Deriving per-instance throughput...", 0.5)) return cancelled();
+    const double rps = targetRps(input);
+    const std::string workload = workloadOf(env_, input);
+    const double perInstance = perInstanceRps(workload);
+    const int instances = std::max(2, static_cast<int>(std::ceil(rps * 1.1 / perInstance)));
+    const double readRps = rps * 0.8;
+    const int replicas = std::max(1, static_cast<int>(std::ceil(readRps / 2500)));
+    const int cacheNodes = rps >= 1000 ? 3 : 1;
+    const double capacity = instances * perInstance;
+    if (!step(ctx, "Sizing instances, replicas and cache...", 0.5)) return cancelled();
+    std::ostringstream md;
+    md << "# Capacity for " << target << "\n\n"
+       << "- target: " << rps << " RPS\n- workload: " << workload << " (" << perInstance << " RPS per instance)\n"
+       << "- instances: " << instances << " (10% headroom)\n- database read replicas: " << replicas
+       << " (80% reads at 2500 RPS per replica)\n- cache nodes: " << cacheNodes << "\n- estimated capacity: " << capacity
+       << " RPS\n";
+    executor::TaskResult result;
+    result.files.push_back({"capacity/" + detail::slug(target) + ".md", md.str()});
+    result.output["capacity"] = boost::json::object{{"target", target},         {"rps", rps},
+                                                    {"instances", instances},   {"perInstanceRps", perInstance},
+                                                    {"readReplicas", replicas}, {"cacheNodes", cacheNodes},
+                                                    {"estimatedCapacity", capacity}};
+    result.summary = std::to_string(instances) + " instances, " + std::to_string(replicas) + " read replicas, " +
+                     std::to_string(cacheNodes) + " cache nodes: about " + std::to_string(static_cast<int>(capacity)) +
+                     " RPS";
+    return result;
+  }
+
+ private:
+  const AgentEnvironment& env_;
+};
+
+// The capacity an ancestor sized, if any.
+std::optional<boost::json::object> capacityOf(const executor::TaskContext& ctx) {
+  std::optional<boost::json::object> found;
+  for (const auto& [task, result] : ctx.ancestors()) {
+    auto it = result->output.find("capacity");
+    if (it != result->output.end() && it->value().is_object()) found = it->value().get_object();
+  }
+  return found;
+}
+
+int instancesOf(const executor::TaskContext& ctx) {
+  auto cap = capacityOf(ctx);
+  if (cap && cap->contains("instances") && cap->at("instances").is_int64()) {
+    return static_cast<int>(cap->at("instances").get_int64());
+  }
+  return 2;
+}
+
+class OpsAgent final : public executor::Agent {
+ public:
+  explicit OpsAgent(const AgentEnvironment& env) : env_(env) {}
+  std::string_view id() const override { return kOpsAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& input = ctx.input();
+    const std::string target = detail::targetNode(input);
+    executor::TaskResult result;
+    if (detail::containsWord(ctx.task().name, "monitoring")) {
+      if (!step(ctx, "Writing alert rules...", 1.0)) return cancelled();
+      const double rps = targetRps(input);
+      const double p99 = input.frame.params.latencyMs ? *input.frame.params.latencyMs / 1000 : 0.5;
+      boost::json::object data{
+          {"group", target + "-alerts"},
+          {"services", boost::json::array{boost::json::object{{"name", target},
+                                                              {"alertPrefix", detail::titleCase(detail::slug(target))},
+                                                              {"p99Seconds", p99},
+                                                              {"saturationRps", static_cast<int>(rps * 0.8)}}}},
+      };
+      // Alert names must be identifiers: "Auth-Service" -> "AuthService".
+      auto& prefix = data["services"].as_array()[0].as_object()["alertPrefix"];
+      std::string p(prefix.as_string());
+      p.erase(std::remove(p.begin(), p.end(), '-'), p.end());
+      prefix = p;
+      auto text = env_.generator.render("ops/alerts.yml", data);
+      if (!text) return tl::unexpected(text.error());
+      result.files.push_back({"monitoring/alerts.yml", *text});
+      result.canvasUpdate.nodes.push_back(CanvasNode{"monitoring", "monitoring", "Monitoring", {}, {{"stack", "Prometheus + Grafana"}}});
+      result.canvasUpdate.edges.push_back(CanvasEdge{"", "monitoring", target, "scrapes"});
+      result.summary = "Alert rules for error rate, p99 latency and saturation of " + target;
+      return result;
+    }
+    if (!step(ctx, "Writing the load balancer configuration...", 1.0)) return cancelled();
+    const int instances = instancesOf(ctx);
+    boost::json::array backends;
+    for (int i = 1; i <= instances; ++i) {
+      backends.push_back(boost::json::object{{"host", target + "-" + std::to_string(i)}, {"port", 3000}});
+    }
+    auto text = env_.generator.render("ops/nginx.conf", boost::json::object{{"service", target},
+                                                                             {"instances", instances},
+                                                                             {"upstream", detail::slug(target)},
+                                                                             {"backends", std::move(backends)}});
+    if (!text) return tl::unexpected(text.error());
+    result.files.push_back({"deploy/nginx.conf", *text});
+    const bool hasLb = std::any_of(input.baseCanvas.nodes.begin(), input.baseCanvas.nodes.end(),
+                                   [](const CanvasNode& n) { return n.type == "load_balancer"; });
+    if (!hasLb) {
+      result.canvasUpdate.nodes.push_back(
+          CanvasNode{"load-balancer", "load_balancer", "Load Balancer (NGINX)", {}, {{"algorithm", "round-robin"}}});
+      result.canvasUpdate.edges.push_back(CanvasEdge{"", "load-balancer", target, "routes"});
+    }
+    result.summary = "NGINX upstream over " + std::to_string(instances) + " instances of " + target;
+    return result;
+  }
+
+ private:
+  const AgentEnvironment& env_;
+};
+
+class TestAgent final : public executor::Agent {
+ public:
+  explicit TestAgent(const AgentEnvironment& env) : env_(env) {}
+  std::string_view id() const override { return kTestAgent; }
+
+  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
+    const auto& task = ctx.task();
+    if (detail::containsWord(task.name, "load test") || detail::containsWord(task.name, "benchmark")) return loadTest(ctx);
+    return regressionTests(ctx);
+  }
+
+ private:
+  // Integration or regression tests over the services the design has after
+  // the change (a removed target is left out).
+  Result<executor::TaskResult> regressionTests(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    if (!step(ctx, "Collecting the affected services...", 0.5)) return cancelled();
+    auto arch = detail::fallbackArchitecture(env_, input);
+    std::vector<codegen::ServiceSpec> specs;
+    for (const auto& s : arch.services) {
+      if (input.frame.intent == Intent::kRemoveComponent && s.nodeId == detail::targetNode(input)) continue;
+      specs.push_back(detail::serviceSpec(env_, s, nullptr));
+    }
+    executor::TaskResult result;
+    if (!specs.empty()) {
+      auto files = env_.generator.integrationTests(specs);
+      if (!files) return tl::unexpected(files.error());
+      result.files = std::move(*files);
+    }
+    if (!step(ctx, "Writing test scenarios...", 0.5)) return cancelled();
+    result.summary = ctx.task().name + " for " + std::to_string(specs.size()) + " service(s)";
+    return result;
+  }
+
+  Result<executor::TaskResult> loadTest(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    const std::string target = detail::targetNode(input);
+    if (!step(ctx, "Writing the load test...", 1.0)) return cancelled();
+    const double p99 = input.frame.params.latencyMs ? *input.frame.params.latencyMs : 500;
+    auto text = env_.generator.render("ops/load-test", boost::json::object{{"service", target},
+                                                                           {"targetRps", static_cast<int>(targetRps(input))},
+                                                                           {"path", "/healthz"},
+                                                                           {"maxErrorRate", 0.01},
+                                                                           {"maxP99Ms", p99}});
+    if (!text) return tl::unexpected(text.error());
+    executor::TaskResult result;
+    result.files.push_back({"load-tests/" + detail::slug(target) + ".load-test.js", *text});
+    result.summary = "Load test for " + target + " at " + std::to_string(static_cast<int>(targetRps(input))) + " RPS";
+    return result;
+  }
+
+  const AgentEnvironment& env_;
+};
+
+}  // namespace
+
+std::unique_ptr<executor::Agent> makeCapacityAgent(const AgentEnvironment& env) { return std::make_unique<CapacityAgent>(env); }
+std::unique_ptr<executor::Agent> makeOpsAgent(const AgentEnvironment& env) { return std::make_unique<OpsAgent>(env); }
+std::unique_ptr<executor::Agent> makeTestAgent(const AgentEnvironment& env) { return std::make_unique<TestAgent>(env); }
+
+}  // namespace ymy::agents

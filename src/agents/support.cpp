@@ -1,0 +1,132 @@
+#include "agents/support.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "intent/requested_items.hpp"
+
+namespace ymy::agents::detail {
+
+std::string slug(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c)) {
+      out += static_cast<char>(std::tolower(c));
+    } else if (!out.empty() && out.back() != '-') {
+      out += '-';
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? "item" : out;
+}
+
+std::string titleCase(std::string_view text) {
+  std::string out(text);
+  bool start = true;
+  for (auto& ch : out) {
+    auto c = static_cast<unsigned char>(ch);
+    if (start && std::isalpha(c)) ch = static_cast<char>(std::toupper(c));
+    start = ch == ' ' || ch == '-' || ch == '_';
+  }
+  return out;
+}
+
+bool containsWord(std::string_view haystack, std::string_view needle) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  return lower(haystack).find(lower(needle)) != std::string::npos;
+}
+
+bool step(executor::TaskContext& ctx, std::string text, double fraction) {
+  ctx.progress(std::move(text));
+  return ctx.simulateWork(fraction);
+}
+
+PromptServices servicesInPrompt(const AgentEnvironment& env, std::string_view prompt) {
+  PromptServices out;
+  // The first sentence says what to build; the rest are instructions
+  // ("Include database design, API structure, ...").
+  auto end = prompt.find(". ");
+  auto items = intent::findRequestedItems(prompt.substr(0, end), env.matcher, env.catalog);
+  std::set<std::string> seen;
+  for (const auto& [pos, id] : items.components) {
+    if (!seen.insert(id).second) continue;
+    const auto* c = env.catalog.find(id);
+    (c->isService() ? out.services : out.infrastructure).push_back(c);
+  }
+  out.features = items.features;
+  return out;
+}
+
+codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema) {
+  codegen::ServiceSpec spec;
+  spec.id = plan.id;
+  spec.name = plan.name;
+  spec.nodeId = plan.nodeId;
+  spec.description = plan.description;
+  spec.port = plan.port;
+  spec.calls = plan.calls;
+  spec.issuesTokens = plan.issuesTokens;
+  spec.requiresAuth = plan.requiresAuth;
+  const Component* component = env.catalog.find(plan.id);
+  if (component) spec.endpoints = component->endpoints;
+  if (schema) {
+    for (const auto& t : schema->tables) {
+      auto it = schema->owner.find(t.name);
+      if (it != schema->owner.end() && it->second == plan.nodeId) spec.entities.push_back(t);
+    }
+  }
+  if (spec.entities.empty()) {
+    if (component) {
+      spec.entities = component->entities;
+    } else {
+      for (const auto& table : plan.tables) spec.entities.push_back(codegen::synthesizeEntity(table, false));
+    }
+  }
+  return spec;
+}
+
+Architecture fallbackArchitecture(const AgentEnvironment& env, const executor::ExecutionInput& input) {
+  Architecture a;
+  a.target = input.frame.target;
+  std::vector<std::string> ids;
+  for (const auto& node : input.baseCanvas.nodes) {
+    if (node.type != "service") continue;
+    auto id = env.matcher.componentOf(node.label);
+    if (id.empty()) id = env.matcher.componentOf(node.id);
+    if (!id.empty()) ids.push_back(id);
+  }
+  for (const auto& id : input.frame.components) ids.push_back(id);
+  int port = 3001;
+  for (const auto& id : ids) {
+    const auto* c = env.catalog.find(id);
+    if (!c || !c->isService() || a.findById(id)) continue;
+    ServicePlan p;
+    p.id = c->id;
+    p.name = c->name;
+    p.nodeId = c->nodeId;
+    if (const auto* node = input.baseCanvas.findNode(c->nodeId); !node) {
+      for (const auto& n : input.baseCanvas.nodes) {
+        if (env.matcher.componentOf(n.label) == id) p.nodeId = n.id;
+      }
+    }
+    p.description = c->description;
+    p.port = port++;
+    p.issuesTokens = c->id == "auth";
+    p.requiresAuth = !p.issuesTokens;
+    for (const auto& e : c->entities) p.tables.push_back(e.name);
+    a.services.push_back(std::move(p));
+  }
+  return a;
+}
+
+std::string targetNode(const executor::ExecutionInput& input) {
+  return input.frame.target.empty() ? "system" : input.frame.target;
+}
+
+}  // namespace ymy::agents::detail

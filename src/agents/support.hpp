@@ -1,0 +1,41 @@
+#pragma once
+// Internal helpers shared by the builtin agents.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agents/builtin.hpp"
+#include "agents/design.hpp"
+
+namespace ymy::agents::detail {
+
+// "loyalty points" -> "loyalty-points"
+std::string slug(std::string_view text);
+// "loyalty points" -> "Loyalty Points"
+std::string titleCase(std::string_view text);
+bool containsWord(std::string_view haystack, std::string_view needle);  // case-insensitive substring
+
+// Work split into equal steps: progress text, then a share of the simulated time.
+bool step(executor::TaskContext& ctx, std::string text, double fraction);
+
+// The catalog services a prompt asks for, then its unknown features, in order.
+struct PromptServices {
+  std::vector<const Component*> services;
+  std::vector<const Component*> infrastructure;
+  std::vector<std::string> features;
+};
+PromptServices servicesInPrompt(const AgentEnvironment& env, std::string_view prompt);
+
+// The service spec code generation needs, from the architecture's plan, the
+// schema's tables owned by it (or the catalog's), and the catalog's endpoints.
+codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema);
+
+// The architecture to use when no arch-001 ancestor produced one: the
+// services of the canvas and the frame, as the catalog describes them.
+Architecture fallbackArchitecture(const AgentEnvironment& env, const executor::ExecutionInput& input);
+
+// The canvas node a static-path task is about: the frame's target.
+std::string targetNode(const executor::ExecutionInput& input);
+
+}  // namespace ymy::agents::detail
