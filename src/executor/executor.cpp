@@ -24,8 +24,8 @@ bool isFinal(TaskStatus s) { return s != TaskStatus::kPending && s != TaskStatus
 // One run of one task, handed to its agent.
 class Execution::Context final : public TaskContext {
  public:
-  Context(Execution& execution, std::size_t index, int generation, CancellationToken token)
-      : execution_(execution), index_(index), generation_(generation), token_(std::move(token)) {}
+  Context(Execution& execution, std::size_t index, int generation, CancellationToken token, Clock::TimePoint start)
+      : execution_(execution), index_(index), generation_(generation), token_(std::move(token)), start_(start) {}
 
   const Task& task() const override { return execution_.plan_.tasks[index_]; }
   int generation() const override { return generation_; }
@@ -72,11 +72,17 @@ class Execution::Context final : public TaskContext {
                                            {"filesGenerated", filesGenerated}});
   }
 
+  // Sleeps until the task's start plus the fraction of its budget used so far,
+  // so real work done between calls counts against the budget: a task takes
+  // max(estimatedTime x simulateLatency, its real work).
   bool simulateWork(double fraction) override {
-    double seconds = fraction * task().estimatedTime * execution_.options_.simulateLatency;
+    consumed_ += fraction;
+    double seconds = consumed_ * task().estimatedTime * execution_.options_.simulateLatency;
     if (seconds <= 0) return !token_.cancelled();
-    return execution_.clock_.sleepFor(
-        std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds)), token_);
+    auto deadline = start_ + std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
+    auto remaining = deadline - execution_.clock_.now();
+    if (remaining <= Clock::Duration::zero()) return !token_.cancelled();
+    return execution_.clock_.sleepFor(remaining, token_);
   }
   bool cancelled() const override { return token_.cancelled(); }
 
@@ -92,6 +98,8 @@ class Execution::Context final : public TaskContext {
   const std::size_t index_;
   const int generation_;
   const CancellationToken token_;
+  const Clock::TimePoint start_;
+  double consumed_ = 0;  // share of the time budget used so far
 };
 
 Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agents, ResultAssembler& assembler,
@@ -160,6 +168,7 @@ void Execution::start() {
                                      {"totalTasks", plan_.tasks.size()},
                                      {"taskIds", std::move(rootIds)}});
   dispatchLocked(std::move(roots));
+  wakeWorkersLocked(0);
   completeIfDoneLocked();
 }
 
@@ -186,17 +195,53 @@ void Execution::dispatchLocked(std::vector<std::size_t> ready) {
                                   {"name", task.name},
                                   {"agent", task.agent},
                                   {"generation", state.generation}});
-    threads_.emplace_back([this, i, generation = state.generation] { runTask(i, generation); });
+    runQueue_.emplace_back(i, state.generation);
+  }
+}
+
+void Execution::wakeWorkersLocked(std::size_t selfTakes) {
+  std::size_t extra = runQueue_.size() > selfTakes ? runQueue_.size() - selfTakes : 0;
+  while (extra > 0 && idle_ > 0) {
+    --idle_;
+    ++wakeTokens_;
+    work_.notify_one();
+    --extra;
+  }
+  for (; extra > 0; --extra) threads_.emplace_back([this] { workerLoop(); });
+}
+
+void Execution::workerLoop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (runQueue_.empty()) {
+      if (finished_) return;
+      ++idle_;
+      work_.wait(lock, [&] { return wakeTokens_ > 0 || finished_; });
+      if (wakeTokens_ > 0) {
+        --wakeTokens_;
+      } else {
+        --idle_;  // woken by the end of the run
+      }
+      continue;
+    }
+    auto [index, generation] = runQueue_.front();
+    runQueue_.pop_front();
+    lock.unlock();
+    runTask(index, generation);
+    lock.lock();
+    wakeWorkersLocked(1);  // this worker takes the next queued run itself
   }
 }
 
 void Execution::runTask(std::size_t index, int generation) {
   CancellationToken token;
+  Clock::TimePoint started;
   {
     std::lock_guard lock(mutex_);
     token = tasks_[index].cancel.token();
+    started = *tasks_[index].started;
   }
-  Context context(*this, index, generation, token);
+  Context context(*this, index, generation, token, started);
   const Task& task = plan_.tasks[index];
   Result<TaskResult> result = fail(ErrorCode::kInternal, "not run");
   if (Agent* agent = agents_.find(task.agent)) {
@@ -316,6 +361,7 @@ void Execution::completeIfDoneLocked() {
   publishLocked("executionSummary", toJsonFields(summary_));
   finished_ = true;
   done_.notify_all();
+  work_.notify_all();
 }
 
 void Execution::wait() {

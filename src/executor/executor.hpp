@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,10 @@ class Execution {
 
   void publishLocked(std::string type, boost::json::object fields);
   void dispatchLocked(std::vector<std::size_t> ready);
+  // Wakes idle workers, and starts new ones, for the queued runs beyond the
+  // `selfTakes` the calling worker will run itself.
+  void wakeWorkersLocked(std::size_t selfTakes);
+  void workerLoop();
   void runTask(std::size_t index, int generation);
   void finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result);
   void skipDependentsLocked(std::size_t index, const std::string& reason);
@@ -137,6 +142,13 @@ class Execution {
   Clock::TimePoint startTime_{};                // guarded by mutex_
   ExecutionSummary summary_;                    // written once, before finished_
   Assembly assembly_;                           // written once, before finished_
+  // Workers: a pool that grows on demand (agents mostly wait, so the number of
+  // running tasks is not bounded by cores). A worker that finishes a task runs
+  // the first dependent it made ready itself, with no hand-over.
+  std::condition_variable work_;
+  std::deque<std::pair<std::size_t, int>> runQueue_;  // (task, generation); guarded by mutex_
+  std::size_t idle_ = 0;                        // workers waiting for work; guarded by mutex_
+  std::size_t wakeTokens_ = 0;                  // wake-ups handed to idle workers; guarded by mutex_
   std::vector<std::thread> threads_;            // guarded by mutex_
 };
 
