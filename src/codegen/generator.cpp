@@ -95,8 +95,8 @@ Result<std::vector<GeneratedFile>> Generator::service(const ServiceSpec& spec) c
     if (auto ok = emit(f.templateName, f.path, view); !ok) return tl::unexpected(ok.error());
   }
   for (const auto& entity : view.at("crudEntities").as_array()) {
-    json::object data = merged(entity.as_object(), json::object{{"nodeId", spec.nodeId},
-                                                                {"requiresAuth", spec.requiresAuth}});
+    json::object data =
+        merged(entity.as_object(), json::object{{"nodeId", spec.nodeId}, {"requiresAuth", spec.requiresAuth}});
     const std::string path = "src/routes/" + std::string(entity.at("routeFile").as_string()) + ".js";
     if (auto ok = emit("src/routes/entity.js", path, data); !ok) return tl::unexpected(ok.error());
   }
@@ -124,16 +124,11 @@ Result<std::vector<GeneratedFile>> Generator::frontend(const FrontendSpec& spec)
     return {};
   };
   static constexpr Fixed kFiles[] = {
-      {"package.json", "package.json"},
-      {"README.md", "README.md"},
-      {"index.html", "index.html"},
-      {"vite.config.js", "vite.config.js"},
-      {"src/main.jsx", "src/main.jsx"},
-      {"src/App.jsx", "src/App.jsx"},
-      {"src/api.js", "src/api.js"},
-      {"src/fields.js", "src/fields.js"},
-      {"src/styles.css", "src/styles.css"},
-      {"src/components/FieldInput.jsx", "src/components/FieldInput.jsx"},
+      {"package.json", "package.json"},     {"README.md", "README.md"},
+      {"index.html", "index.html"},         {"vite.config.js", "vite.config.js"},
+      {"src/main.jsx", "src/main.jsx"},     {"src/App.jsx", "src/App.jsx"},
+      {"src/api.js", "src/api.js"},         {"src/fields.js", "src/fields.js"},
+      {"src/styles.css", "src/styles.css"}, {"src/components/FieldInput.jsx", "src/components/FieldInput.jsx"},
   };
   for (const auto& f : kFiles) {
     if (auto ok = emit(f.templateName, f.path, view); !ok) return tl::unexpected(ok.error());

@@ -29,13 +29,13 @@ Result<std::string> renderMustache(const std::string& name, const std::string& t
 
 std::vector<std::string> words(const std::string& phrase);  // lowercase [a-z0-9]+ runs
 std::string pluralize(const std::string& word);
-std::string kebab(const std::string& name);      // "cart_items" -> "cart-items"
-std::string pascal(const std::string& name);     // "cart_items" -> "CartItems"
-std::string camel(const std::string& name);      // "cart_items" -> "cartItems"
-std::string titleWords(const std::string& name); // "cart_items" -> "Cart Items"
+std::string kebab(const std::string& name);        // "cart_items" -> "cart-items"
+std::string pascal(const std::string& name);       // "cart_items" -> "CartItems"
+std::string camel(const std::string& name);        // "cart_items" -> "cartItems"
+std::string titleWords(const std::string& name);   // "cart_items" -> "Cart Items"
 std::string envPrefix(const std::string& nodeId);  // "auth-service" -> "AUTH_SERVICE"
-bool isIdentifier(const std::string& name);      // [a-z_][a-z0-9_]*, at most 63 characters
-bool isNodeId(const std::string& id);            // [a-z0-9][a-z0-9-]*, at most 63 characters
+bool isIdentifier(const std::string& name);        // [a-z_][a-z0-9_]*, at most 63 characters
+bool isNodeId(const std::string& id);              // [a-z0-9][a-z0-9-]*, at most 63 characters
 
 // Text escaped for a context: a JSON/JS double-quoted string literal (with
 // quotes), and HTML text.
@@ -47,8 +47,7 @@ std::string htmlText(const std::string& text);
 // Indexes of `entities` in foreign-key order: a table comes after the tables it
 // references inside the list; ties keep the input order. `broken` receives the
 // references ("table.column") left out to break a cycle.
-std::vector<std::size_t> foreignKeyOrder(const std::vector<Entity>& entities,
-                                         std::set<std::string>* broken = nullptr);
+std::vector<std::size_t> foreignKeyOrder(const std::vector<Entity>& entities, std::set<std::string>* broken = nullptr);
 
 // "users.id" -> {"users", "id"}; {"", ""} when malformed.
 std::pair<std::string, std::string> splitReference(const std::string& reference);

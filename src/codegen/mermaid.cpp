@@ -14,8 +14,8 @@ namespace ymy::codegen {
 namespace {
 
 std::string mermaidId(const std::string& id, std::set<std::string>& used) {
-  static const std::set<std::string> kKeywords = {"end",   "graph", "subgraph", "flowchart", "style", "class",
-                                                 "click", "default", "linkstyle", "classdef", "direction"};
+  static const std::set<std::string> kKeywords = {"end",   "graph",   "subgraph",  "flowchart", "style",    "class",
+                                                  "click", "default", "linkstyle", "classdef",  "direction"};
   std::string out;
   for (char c : id) {
     auto u = static_cast<unsigned char>(c);
@@ -34,12 +34,24 @@ std::string mermaidText(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '"': out += "#quot;"; break;
-      case '<': out += "#lt;"; break;
-      case '>': out += "#gt;"; break;
-      case '|': out += "#124;"; break;
-      case '\n': case '\r': out += ' '; break;
-      default: out += c;
+      case '"':
+        out += "#quot;";
+        break;
+      case '<':
+        out += "#lt;";
+        break;
+      case '>':
+        out += "#gt;";
+        break;
+      case '|':
+        out += "#124;";
+        break;
+      case '\n':
+      case '\r':
+        out += ' ';
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -69,8 +81,7 @@ std::string mermaid(const Canvas& canvas) {
     const std::string id = mermaidId(node.id, used);
     ids.emplace(node.id, id);
     auto [open, close] = shapeFor(node.type);
-    out << "  " << id << open << '"' << mermaidText(node.label.empty() ? node.id : node.label) << '"' << close
-        << '\n';
+    out << "  " << id << open << '"' << mermaidText(node.label.empty() ? node.id : node.label) << '"' << close << '\n';
   }
   for (const auto& edge : canvas.edges) {
     auto from = ids.find(edge.source);

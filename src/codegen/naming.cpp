@@ -44,15 +44,14 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 
 std::string pluralize(const std::string& word) {
   static const std::unordered_map<std::string, std::string> kIrregular = {
-      {"person", "people"}, {"child", "children"}, {"man", "men"},       {"woman", "women"},
-      {"mouse", "mice"},    {"goose", "geese"},    {"foot", "feet"},     {"tooth", "teeth"},
-      {"datum", "data"},    {"medium", "media"},   {"criterion", "criteria"},
-      {"leaf", "leaves"},   {"life", "lives"},     {"knife", "knives"},  {"wife", "wives"},
-      {"half", "halves"},   {"shelf", "shelves"},  {"wolf", "wolves"},   {"hero", "heroes"},
-      {"potato", "potatoes"}, {"tomato", "tomatoes"}, {"echo", "echoes"}, {"quiz", "quizzes"}};
+      {"person", "people"},      {"child", "children"}, {"man", "men"},     {"woman", "women"},  {"mouse", "mice"},
+      {"goose", "geese"},        {"foot", "feet"},      {"tooth", "teeth"}, {"datum", "data"},   {"medium", "media"},
+      {"criterion", "criteria"}, {"leaf", "leaves"},    {"life", "lives"},  {"knife", "knives"}, {"wife", "wives"},
+      {"half", "halves"},        {"shelf", "shelves"},  {"wolf", "wolves"}, {"hero", "heroes"},  {"potato", "potatoes"},
+      {"tomato", "tomatoes"},    {"echo", "echoes"},    {"quiz", "quizzes"}};
   static const std::set<std::string> kUncountable = {
-      "data", "media", "news", "series", "species", "equipment", "information", "feedback", "metadata",
-      "analytics", "sheep", "fish", "deer", "software", "hardware", "inventory_data", "staff", "music"};
+      "data",      "media", "news", "series", "species",  "equipment", "information", "feedback", "metadata",
+      "analytics", "sheep", "fish", "deer",   "software", "hardware",  "staff",       "music"};
   if (word.empty()) return word;
   if (auto it = kIrregular.find(word); it != kIrregular.end()) return it->second;
   if (kUncountable.count(word)) return word;
@@ -135,11 +134,20 @@ std::string htmlText(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -152,8 +160,8 @@ std::pair<std::string, std::string> splitReference(const std::string& reference)
 }
 
 Result<void> checkService(const ServiceSpec& spec) {
-  static const std::set<std::string> kTypes = {"uuid",    "text",      "integer", "bigint",
-                                               "decimal", "boolean",   "timestamp", "json"};
+  static const std::set<std::string> kTypes = {"uuid",    "text",    "integer",   "bigint",
+                                               "decimal", "boolean", "timestamp", "json"};
   const std::string where = "service '" + spec.id + "'";
   if (!isNodeId(spec.nodeId)) {
     return fail(ErrorCode::kInvalidArgument,
@@ -163,7 +171,8 @@ Result<void> checkService(const ServiceSpec& spec) {
     return fail(ErrorCode::kInvalidArgument, where + ": port " + std::to_string(spec.port) + " is out of range");
   }
   for (const auto& call : spec.calls) {
-    if (!isNodeId(call)) return fail(ErrorCode::kInvalidArgument, where + ": calls names an invalid nodeId '" + call + "'");
+    if (!isNodeId(call))
+      return fail(ErrorCode::kInvalidArgument, where + ": calls names an invalid nodeId '" + call + "'");
   }
   std::set<std::string> tables;
   for (std::size_t i = 0; i < spec.entities.size(); ++i) {
@@ -178,9 +187,11 @@ Result<void> checkService(const ServiceSpec& spec) {
     for (std::size_t j = 0; j < e.columns.size(); ++j) {
       const Column& c = e.columns[j];
       const std::string col = at + ".columns[" + std::to_string(j) + "] (" + e.name + "." + c.name + ")";
-      if (!isIdentifier(c.name)) return fail(ErrorCode::kInvalidArgument, col + ": column name is not a lowercase identifier");
+      if (!isIdentifier(c.name))
+        return fail(ErrorCode::kInvalidArgument, col + ": column name is not a lowercase identifier");
       if (!columns.insert(c.name).second) return fail(ErrorCode::kInvalidArgument, col + ": column appears twice");
-      if (!kTypes.count(c.type)) return fail(ErrorCode::kInvalidArgument, col + ": unknown column type '" + c.type + "'");
+      if (!kTypes.count(c.type))
+        return fail(ErrorCode::kInvalidArgument, col + ": unknown column type '" + c.type + "'");
       if (c.primaryKey) {
         if (c.name != "id" || c.type != "uuid") {
           return fail(ErrorCode::kInvalidArgument, col + ": the primary key must be a uuid column named id");

@@ -66,8 +66,7 @@ std::string markStandaloneTags(const std::string& text) {
     while (last > start && (text[last - 1] == ' ' || text[last - 1] == '\t' || text[last - 1] == '\r')) --last;
     const bool standalone = first != std::string::npos && first + 5 <= last && text.compare(first, 2, "{{") == 0 &&
                             std::string_view("#^/!").find(text[first + 2]) != std::string_view::npos &&
-                            text.compare(last - 2, 2, "}}") == 0 &&
-                            text.find("}}", first) == last - 2;  // one tag only
+                            text.compare(last - 2, 2, "}}") == 0 && text.find("}}", first) == last - 2;  // one tag only
     if (standalone) {
       out.append(text, first, last - first);
       out += kMarker;

@@ -64,22 +64,39 @@ std::vector<std::size_t> foreignKeyOrder(const std::vector<Entity>& entities, st
 namespace {
 
 const std::set<std::string>& reservedWords() {
-  static const std::set<std::string> kWords = {
-      "all",        "alter",     "analyse",   "analyze",  "and",        "any",          "array",
-      "as",         "asc",       "asymmetric", "between", "both",       "case",         "cast",
-      "check",      "collate",   "column",    "constraint", "create",   "cross",        "current_date",
-      "current_role", "current_time", "current_timestamp", "current_user", "default", "deferrable", "delete",
-      "desc",       "distinct",  "do",        "drop",     "else",       "end",          "escape",
-      "except",     "exists",    "false",     "fetch",    "for",        "foreign",      "from",
-      "full",       "glob",      "grant",     "group",    "having",     "in",           "index",
-      "initially",  "inner",     "insert",    "intersect", "into",      "is",           "join",
-      "lateral",    "leading",   "left",      "like",     "limit",      "localtime",    "localtimestamp",
-      "natural",    "not",       "null",      "offset",   "on",         "only",         "or",
-      "order",      "outer",     "placing",   "primary",  "references", "returning",    "right",
-      "select",     "session_user", "set",    "some",     "symmetric",  "table",        "then",
-      "to",         "trailing",  "transaction", "true",   "union",      "unique",       "update",
-      "user",       "using",     "values",    "variadic", "when",       "where",        "window",
-      "with"};
+  static const std::set<std::string> kWords = {"all",          "alter",        "analyse",
+                                               "analyze",      "and",          "any",
+                                               "array",        "as",           "asc",
+                                               "asymmetric",   "between",      "both",
+                                               "case",         "cast",         "check",
+                                               "collate",      "column",       "constraint",
+                                               "create",       "cross",        "current_date",
+                                               "current_role", "current_time", "current_timestamp",
+                                               "current_user", "default",      "deferrable",
+                                               "delete",       "desc",         "distinct",
+                                               "do",           "drop",         "else",
+                                               "end",          "escape",       "except",
+                                               "exists",       "false",        "fetch",
+                                               "for",          "foreign",      "from",
+                                               "full",         "glob",         "grant",
+                                               "group",        "having",       "in",
+                                               "index",        "initially",    "inner",
+                                               "insert",       "intersect",    "into",
+                                               "is",           "join",         "lateral",
+                                               "leading",      "left",         "like",
+                                               "limit",        "localtime",    "localtimestamp",
+                                               "natural",      "not",          "null",
+                                               "offset",       "on",           "only",
+                                               "or",           "order",        "outer",
+                                               "placing",      "primary",      "references",
+                                               "returning",    "right",        "select",
+                                               "session_user", "set",          "some",
+                                               "symmetric",    "table",        "then",
+                                               "to",           "trailing",     "transaction",
+                                               "true",         "union",        "unique",
+                                               "update",       "user",         "using",
+                                               "values",       "variadic",     "when",
+                                               "where",        "window",       "with"};
   return kWords;
 }
 
@@ -94,9 +111,14 @@ std::string ident(const std::string& name) {
 }
 
 std::string sqlType(const std::string& type) {
-  static const std::map<std::string, std::string> kTypes = {
-      {"uuid", "UUID"},       {"text", "TEXT"},         {"integer", "INTEGER"},     {"bigint", "BIGINT"},
-      {"decimal", "NUMERIC(12,2)"}, {"boolean", "BOOLEAN"}, {"timestamp", "TIMESTAMP"}, {"json", "JSONB"}};
+  static const std::map<std::string, std::string> kTypes = {{"uuid", "UUID"},
+                                                            {"text", "TEXT"},
+                                                            {"integer", "INTEGER"},
+                                                            {"bigint", "BIGINT"},
+                                                            {"decimal", "NUMERIC(12,2)"},
+                                                            {"boolean", "BOOLEAN"},
+                                                            {"timestamp", "TIMESTAMP"},
+                                                            {"json", "JSONB"}};
   auto it = kTypes.find(type);
   return it == kTypes.end() ? "TEXT" : it->second;
 }

@@ -60,8 +60,8 @@ bool isSecret(const Column& c) {
 }
 
 bool isLongText(const std::string& name) {
-  static const std::set<std::string> kLong = {"description", "body",    "content", "bio",  "notes",
-                                              "note",        "message", "summary", "details", "reason",
+  static const std::set<std::string> kLong = {"description", "body",    "content",      "bio",     "notes",
+                                              "note",        "message", "summary",      "details", "reason",
                                               "text",        "raw",     "instructions", "answer"};
   return kLong.count(name) > 0 || name.ends_with("_text") || name.ends_with("_notes");
 }
@@ -132,8 +132,8 @@ json::array fieldViews(const Entity& e, const std::set<std::string>& ownTables) 
                    {"input", inputFor(c)},
                    {"step", c.type == "decimal" ? "0.01" : "1"},
                    {"sqlType", c.type},
-                   {"checkedJs", c.type == "boolean" && (c.defaultValue == "TRUE" || c.defaultValue == "true" ||
-                                                         c.defaultValue == "1")
+                   {"checkedJs", c.type == "boolean" &&
+                                         (c.defaultValue == "TRUE" || c.defaultValue == "true" || c.defaultValue == "1")
                                      ? "true"
                                      : "false"},
                    {"hasDefault", !c.defaultValue.empty()},
@@ -261,8 +261,8 @@ json::object serviceView(const ServiceSpec& spec) {
   json::value issuer = issuerView(spec);
   const bool isIssuer = issuer.is_object();
   const bool hasCrud = !crud.empty(), hasCalls = !calls.empty(), hasEndpoints = !endpoints.empty();
-  json::array deps = isIssuer ? packages({kBcrypt, kExpress, kJsonWebToken, kPg})
-                              : packages({kExpress, kJsonWebToken, kPg});
+  json::array deps =
+      isIssuer ? packages({kBcrypt, kExpress, kJsonWebToken, kPg}) : packages({kExpress, kJsonWebToken, kPg});
   return json::object{{"id", spec.id},
                       {"name", singleLine(spec.name)},
                       {"nameJs", jsString(spec.name)},
@@ -306,16 +306,12 @@ json::object frontendView(const FrontendSpec& spec) {
   std::string package;
   for (const auto& w : words(spec.appName)) package += (package.empty() ? "" : "-") + w;
   if (package.empty()) package = "app";
-  return json::object{{"appName", singleLine(spec.appName)},
-                      {"appNameJs", jsString(spec.appName)},
-                      {"appNameHtml", htmlText(spec.appName)},
-                      {"packageName", package + "-frontend"},
-                      {"services", withLast(std::move(services))},
-                      {"issuer", issuer},
-                      {"entities", withLast(std::move(entities))},
-                      {"hasEntities", hasEntities},
-                      {"dependencies", packages({kReact, kReactDom})},
-                      {"devDependencies", packages({kVitePluginReact, kVite})}};
+  return json::object{
+      {"appName", singleLine(spec.appName)},           {"appNameJs", jsString(spec.appName)},
+      {"appNameHtml", htmlText(spec.appName)},         {"packageName", package + "-frontend"},
+      {"services", withLast(std::move(services))},     {"issuer", issuer},
+      {"entities", withLast(std::move(entities))},     {"hasEntities", hasEntities},
+      {"dependencies", packages({kReact, kReactDom})}, {"devDependencies", packages({kVitePluginReact, kVite})}};
 }
 
 json::object integrationView(const std::vector<ServiceSpec>& services) {
@@ -374,9 +370,8 @@ json::object composeView(const std::vector<ServiceSpec>& services) {
                                        {"value", jsString("http://localhost:" + std::to_string(s.port))}});
   }
   const bool hasServices = !views.empty();
-  return json::object{{"services", withLast(std::move(views))},
-                      {"hasServices", hasServices},
-                      {"frontendEnv", std::move(frontendEnv)}};
+  return json::object{
+      {"services", withLast(std::move(views))}, {"hasServices", hasServices}, {"frontendEnv", std::move(frontendEnv)}};
 }
 
 }  // namespace ymy::codegen::detail

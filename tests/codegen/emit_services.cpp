@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
   if (!integration || !frontend || !compose) {
     std::cerr << "emit_services: "
               << (!integration ? integration.error().message
-                               : !frontend ? frontend.error().message : compose.error().message)
+                  : !frontend  ? frontend.error().message
+                               : compose.error().message)
               << "\n";
     return 1;
   }

@@ -49,7 +49,9 @@ class CodegenGenerator : public ::testing::Test {
     return specs;
   }
 
-  static ServiceSpec spec(const std::string& id, int port) { return serviceSpecFor(*catalog_->find(id), *catalog_, port); }
+  static ServiceSpec spec(const std::string& id, int port) {
+    return serviceSpecFor(*catalog_->find(id), *catalog_, port);
+  }
 
   static std::map<std::string, std::string> byPath(const std::vector<GeneratedFile>& files) {
     std::map<std::string, std::string> out;
@@ -79,8 +81,8 @@ void expectJsonParses(const std::vector<fs::path>& files) {
 
 void expectNodeParses(const std::vector<fs::path>& files, const fs::path& scratch) {
   ASSERT_FALSE(files.empty());
-  auto checked = test::run("node " + test::shellQuote((kValidateDir / "check-syntax.cjs").string()) + joinQuoted(files),
-                           scratch);
+  auto checked =
+      test::run("node " + test::shellQuote((kValidateDir / "check-syntax.cjs").string()) + joinQuoted(files), scratch);
   EXPECT_EQ(checked.exitCode, 0) << checked.output;
 }
 
@@ -101,9 +103,9 @@ TEST_F(CodegenGenerator, EveryServiceRendersFilesThatParseAndASchemaThatLoads) {
     }
     test::writeFiles(dir.path(), *files);
     const auto root = dir.path() / s.nodeId;
-    for (const char* required : {"package.json", "README.md", ".env.example", "Dockerfile", "schema.sql",
-                                 "src/server.js", "src/app.js", "src/db.js", "src/validation.js",
-                                 "src/middleware/auth.js"}) {
+    for (const char* required :
+         {"package.json", "README.md", ".env.example", "Dockerfile", "schema.sql", "src/server.js", "src/app.js",
+          "src/db.js", "src/validation.js", "src/middleware/auth.js"}) {
       EXPECT_TRUE(fs::exists(root / required)) << s.nodeId << " lacks " << required;
     }
     EXPECT_TRUE(fs::exists(root / "test" / (s.nodeId + ".test.js"))) << s.nodeId;
@@ -117,7 +119,8 @@ TEST_F(CodegenGenerator, EveryServiceRendersFilesThatParseAndASchemaThatLoads) {
   expectJsonParses(test::filesEndingWith(dir.path(), {".json"}));
 
   test::writeFile(dir.path() / "all.sql", "PRAGMA foreign_keys = ON;\n" + allSchemas);
-  auto together = test::run("sqlite3 -bail :memory: < " + test::shellQuote((dir.path() / "all.sql").string()), dir.path());
+  auto together =
+      test::run("sqlite3 -bail :memory: < " + test::shellQuote((dir.path() / "all.sql").string()), dir.path());
   EXPECT_EQ(together.exitCode, 0) << together.output;
 }
 
@@ -148,7 +151,8 @@ TEST_F(CodegenGenerator, ServicePackagesPinExactVersionsAndScripts) {
   for (const auto& [name, version] : pkg.at("dependencies").as_object()) {
     names.insert(std::string(name));
     const std::string v(version.as_string());
-    EXPECT_TRUE(!v.empty() && std::isdigit(static_cast<unsigned char>(v[0])) && v.find_first_of("^~*<> x") == std::string::npos)
+    EXPECT_TRUE(!v.empty() && std::isdigit(static_cast<unsigned char>(v[0])) &&
+                v.find_first_of("^~*<> x") == std::string::npos)
         << name << " is not pinned: " << v;
   }
   EXPECT_EQ(names, (std::set<std::string>{"bcryptjs", "express", "jsonwebtoken", "pg"}));
@@ -244,7 +248,8 @@ TEST_F(CodegenGenerator, BadSpecsAreErrorsNamingTheProblem) {
   s.entities[1].columns[2].type = "money";
   bad = generator_->service(s);
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("entities[1].columns[2] (products.name): unknown column type 'money'"), std::string::npos)
+  EXPECT_NE(bad.error().message.find("entities[1].columns[2] (products.name): unknown column type 'money'"),
+            std::string::npos)
       << bad.error().message;
 
   s = spec("catalog", 3002);
@@ -297,11 +302,12 @@ TEST_F(CodegenGenerator, RenderLaysOutDataWithoutEscapingOrStrayLines) {
                   "tail\n");
   auto g = Generator::load(dir.path());
   ASSERT_TRUE(g) << g.error().message;
-  boost::json::value data = {{"off", false},
-                             {"items", boost::json::array{boost::json::object{{"name", "a"}, {"n", 1}, {"last", false}},
-                                                          boost::json::object{{"name", "b&c"}, {"n", 2.5}, {"last", true}}}},
-                             {"obj", {{"inner", "x\"y"}}},
-                             {"html", "<b>"}};
+  boost::json::value data = {
+      {"off", false},
+      {"items", boost::json::array{boost::json::object{{"name", "a"}, {"n", 1}, {"last", false}},
+                                   boost::json::object{{"name", "b&c"}, {"n", 2.5}, {"last", true}}}},
+      {"obj", {{"inner", "x\"y"}}},
+      {"html", "<b>"}};
   auto text = g->render("t", data);
   ASSERT_TRUE(text) << text.error().message;
   EXPECT_EQ(*text, "head\n\nitem a <1>,\nitem b&c <2.5>\ninverted x\"y <b>\ntail\n");
@@ -370,10 +376,11 @@ TEST_F(CodegenGenerator, FrontendJsxParsesWithEsbuild) {
   auto files = generator_->frontend({"E-commerce \"platform\" <demo>", services});
   ASSERT_TRUE(files) << files.error().message;
   auto contents = byPath(*files);
-  for (const char* required : {"frontend/package.json", "frontend/index.html", "frontend/src/main.jsx",
-                               "frontend/src/App.jsx", "frontend/src/api.js", "frontend/src/components/Login.jsx",
-                               "frontend/src/components/Register.jsx", "frontend/src/components/ProductsList.jsx",
-                               "frontend/src/components/ProductsForm.jsx", "frontend/src/components/PetProfilesList.jsx"}) {
+  for (const char* required :
+       {"frontend/package.json", "frontend/index.html", "frontend/src/main.jsx", "frontend/src/App.jsx",
+        "frontend/src/api.js", "frontend/src/components/Login.jsx", "frontend/src/components/Register.jsx",
+        "frontend/src/components/ProductsList.jsx", "frontend/src/components/ProductsForm.jsx",
+        "frontend/src/components/PetProfilesList.jsx"}) {
     EXPECT_EQ(contents.count(required), 1u) << required;
   }
   EXPECT_EQ(contents.count("frontend/src/components/UsersList.jsx"), 0u);  // identity tables stay behind /auth
@@ -383,9 +390,10 @@ TEST_F(CodegenGenerator, FrontendJsxParsesWithEsbuild) {
   expectJsonParses(test::filesEndingWith(dir.path(), {".json"}));
   const auto sources = test::filesEndingWith(dir.path(), {".jsx", ".js"});
   ASSERT_GT(sources.size(), 10u);
-  auto parsed = test::run(test::shellQuote(esbuild.string()) + joinQuoted(sources) + " --loader:.jsx=jsx --loader:.js=jsx" +
-                              " --outdir=" + test::shellQuote((dir.path() / "out").string()) + " --log-level=error",
-                          dir.path());
+  auto parsed =
+      test::run(test::shellQuote(esbuild.string()) + joinQuoted(sources) + " --loader:.jsx=jsx --loader:.js=jsx" +
+                    " --outdir=" + test::shellQuote((dir.path() / "out").string()) + " --log-level=error",
+                dir.path());
   EXPECT_EQ(parsed.exitCode, 0) << parsed.output;
   // Bundled from main.jsx (React left external), every import between the
   // generated files resolves, with no warning.
@@ -408,10 +416,11 @@ TEST_F(CodegenGenerator, FrontendJsxParsesWithEsbuild) {
   EXPECT_EQ(byPath(*noAuth).count("frontend/src/components/Login.jsx"), 0u);
   test::TempDir plain("frontend-plain");
   test::writeFiles(plain.path(), *noAuth);
-  parsed = test::run(test::shellQuote(esbuild.string()) + joinQuoted(test::filesEndingWith(plain.path(), {".jsx", ".js"})) +
-                         " --loader:.jsx=jsx --loader:.js=jsx --outdir=" +
-                         test::shellQuote((plain.path() / "out").string()) + " --log-level=error",
-                     plain.path());
+  parsed = test::run(
+      test::shellQuote(esbuild.string()) + joinQuoted(test::filesEndingWith(plain.path(), {".jsx", ".js"})) +
+          " --loader:.jsx=jsx --loader:.js=jsx --outdir=" + test::shellQuote((plain.path() / "out").string()) +
+          " --log-level=error",
+      plain.path());
   EXPECT_EQ(parsed.exitCode, 0) << parsed.output;
 }
 
@@ -423,8 +432,8 @@ TEST_F(CodegenGenerator, IntegrationTestsParseAndWalkEveryService) {
   auto contents = byPath(*files);
   ASSERT_EQ(contents.count("integration-tests/test/platform.test.js"), 1u);
   const std::string& test = contents.at("integration-tests/test/platform.test.js");
-  for (const char* env : {"AUTH_SERVICE_URL", "PRODUCT_SERVICE_URL", "CART_SERVICE_URL", "ORDER_SERVICE_URL",
-                          "PAYMENT_SERVICE_URL"}) {
+  for (const char* env :
+       {"AUTH_SERVICE_URL", "PRODUCT_SERVICE_URL", "CART_SERVICE_URL", "ORDER_SERVICE_URL", "PAYMENT_SERVICE_URL"}) {
     EXPECT_NE(test.find(std::string("process.env.") + env), std::string::npos) << env;
   }
   for (const auto& s : services) {

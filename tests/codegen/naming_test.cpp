@@ -34,8 +34,8 @@ TEST(CodegenSynthesizeEntity, OwnedByUsersWhenThereAreUsers) {
   EXPECT_EQ(e.name, "pet_profiles");
   std::vector<std::string> names;
   for (const auto& c : e.columns) names.push_back(c.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"id", "name", "description", "status", "user_id", "created_at",
-                                             "updated_at"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"id", "name", "description", "status", "user_id", "created_at", "updated_at"}));
   ASSERT_NE(columnNamed(e, "id"), nullptr);
   EXPECT_TRUE(columnNamed(e, "id")->primaryKey);
   EXPECT_EQ(columnNamed(e, "id")->type, "uuid");

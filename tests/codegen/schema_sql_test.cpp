@@ -102,9 +102,9 @@ TEST(CodegenSchemaSql, ACycleIsBrokenAtTheEdgeThatClosesIt) {
 }
 
 TEST(CodegenSchemaSql, TypesConstraintsDefaultsAndIndexes) {
-  Entity e = table("gadgets", {col("label", "text"), col("count", "integer"), col("big", "bigint"),
-                               col("price", "decimal"), col("enabled", "boolean"), col("seen_at", "timestamp", "", true),
-                               col("extra", "json")});
+  Entity e =
+      table("gadgets", {col("label", "text"), col("count", "integer"), col("big", "bigint"), col("price", "decimal"),
+                        col("enabled", "boolean"), col("seen_at", "timestamp", "", true), col("extra", "json")});
   e.columns[1].unique = true;
   e.columns[5].defaultValue = "TRUE";
   e.columns[7].defaultValue = "'{}'";

@@ -61,8 +61,10 @@ inline void writeFiles(const std::filesystem::path& root, const std::vector<Gene
 inline std::string shellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
