@@ -57,7 +57,8 @@ class CodeAgent final : public executor::Agent {
     if (!step(ctx, "Generating models for " + std::to_string(spec.entities.size()) + " table(s)...", 0.3)) {
       return cancelled();
     }
-    auto files = env_.generator.service(spec);
+    Result<std::vector<GeneratedFile>> files = fail(ErrorCode::kInternal, "not generated");
+    ctx.cpuBound([&] { files = env_.generator.service(spec); });
     if (!files) return tl::unexpected(files.error());
     if (!step(ctx, "Generating routes, validation and middleware...", 0.4)) return cancelled();
     if (!step(ctx, "Generating tests...", 0.3)) return cancelled();
@@ -81,7 +82,8 @@ class CodeAgent final : public executor::Agent {
     spec.appName = arch.target.empty() ? "app" : arch.target;
     std::replace(spec.appName.begin(), spec.appName.end(), '-', ' ');
     spec.services = specs(arch, schema);
-    auto files = env_.generator.frontend(spec);
+    Result<std::vector<GeneratedFile>> files = fail(ErrorCode::kInternal, "not generated");
+    ctx.cpuBound([&] { files = env_.generator.frontend(spec); });
     if (!files) return tl::unexpected(files.error());
     // Three passes as the spec shows: structure, then state and API, then the rest.
     std::vector<GeneratedFile> structure, state, finish;
@@ -120,7 +122,8 @@ class CodeAgent final : public executor::Agent {
   Result<executor::TaskResult> integrationTests(executor::TaskContext& ctx, const Architecture& arch,
                                                 const Schema* schema) {
     if (!step(ctx, "Generating API integration layer...", 0.5)) return cancelled();
-    auto files = env_.generator.integrationTests(specs(arch, schema));
+    Result<std::vector<GeneratedFile>> files = fail(ErrorCode::kInternal, "not generated");
+    ctx.cpuBound([&] { files = env_.generator.integrationTests(specs(arch, schema)); });
     if (!files) return tl::unexpected(files.error());
     if (!step(ctx, "Generating end-to-end scenarios...", 0.5)) return cancelled();
     executor::TaskResult result;

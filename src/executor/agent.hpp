@@ -4,6 +4,7 @@
 // in src/agents; tests use fakes.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,10 @@ class TaskContext {
   // seconds on the execution's clock. Returns false when the run was cancelled.
   virtual bool simulateWork(double fraction) = 0;
   virtual bool cancelled() const = 0;
+  // Runs CPU-heavy work (rendering, parsing) on one of a fixed number of CPU
+  // slots, one per core across all executions, while agents that only wait
+  // (on a model, on simulated latency) are not limited.
+  virtual void cpuBound(const std::function<void()>& work) = 0;
 };
 
 class Agent {

@@ -1,6 +1,7 @@
 #include "executor/executor.hpp"
 
 #include <algorithm>
+#include <semaphore>
 #include <unordered_map>
 
 namespace ymy::executor {
@@ -19,6 +20,12 @@ std::string_view taskStatusName(TaskStatus status) {
 
 namespace {
 bool isFinal(TaskStatus s) { return s != TaskStatus::kPending && s != TaskStatus::kRunning; }
+
+// One slot per core, shared by every execution in the process.
+std::counting_semaphore<>& cpuSlots() {
+  static std::counting_semaphore<> slots(std::max<std::ptrdiff_t>(1, std::thread::hardware_concurrency()));
+  return slots;
+}
 }  // namespace
 
 // One run of one task, handed to its agent.
@@ -85,6 +92,14 @@ class Execution::Context final : public TaskContext {
     return execution_.clock_.sleepFor(remaining, token_);
   }
   bool cancelled() const override { return token_.cancelled(); }
+
+  void cpuBound(const std::function<void()>& work) override {
+    cpuSlots().acquire();
+    struct Release {
+      ~Release() { cpuSlots().release(); }
+    } release;
+    work();
+  }
 
  private:
   void publishIfCurrent(std::string type, boost::json::object fields) {

@@ -46,6 +46,7 @@ class FakeAgent final : public Agent {
     while (now > seen && !maxConcurrent.compare_exchange_weak(seen, now)) {
     }
     ctx.progress("halfway through " + ctx.task().id);
+    ctx.cpuBound([] {});
     bool ok = ctx.simulateWork(0.5) && ctx.simulateWork(0.5);
     --concurrent;
     if (!ok) return fail(ErrorCode::kInternal, "cancelled");
