@@ -215,7 +215,8 @@ TEST_F(CodegenGenerator, ServicesWithoutAuthLeaveWritesOpen) {
   open.requiresAuth = false;
   auto files = generator_->service(open);
   ASSERT_TRUE(files) << files.error().message;
-  const std::string& route = byPath(*files).at("guest-note-service/src/routes/guest_notes.js");
+  const auto contents = byPath(*files);
+  const std::string& route = contents.at("guest-note-service/src/routes/guest_notes.js");
   EXPECT_EQ(route.find("requireAuth"), std::string::npos);
   EXPECT_NE(route.find("const guardWrites = (req, res, next) => next();"), std::string::npos);
 }
