@@ -1,0 +1,159 @@
+// The in-memory Store: the same contract as SQLite, for tests and for runs
+// that need no durability.
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "store/store.hpp"
+
+namespace ymy::store {
+
+namespace {
+
+class MemoryStore final : public Store {
+ public:
+  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    ProjectRecord p{newId("prj"), name, now, 1};
+    projects_[p.id] = Project{p, {canvas}};
+    order_.push_back(p.id);
+    return p;
+  }
+  Result<std::vector<ProjectRecord>> listProjects() override {
+    std::lock_guard lock(mutex_);
+    std::vector<ProjectRecord> out;
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) out.push_back(projects_.at(*it).record);
+    return out;
+  }
+  Result<ProjectRecord> getProject(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    auto it = projects_.find(std::string(id));
+    if (it == projects_.end()) return notFound("project", id);
+    return it->second.record;
+  }
+  Result<int> saveCanvas(std::string_view projectId, const Canvas& canvas, std::int64_t) override {
+    std::lock_guard lock(mutex_);
+    auto it = projects_.find(std::string(projectId));
+    if (it == projects_.end()) return notFound("project", projectId);
+    it->second.canvases.push_back(canvas);
+    it->second.record.canvasVersion = static_cast<int>(it->second.canvases.size());
+    return it->second.record.canvasVersion;
+  }
+  Result<Canvas> getCanvas(std::string_view projectId, std::optional<int> version) override {
+    std::lock_guard lock(mutex_);
+    auto it = projects_.find(std::string(projectId));
+    if (it == projects_.end()) return notFound("project", projectId);
+    const auto& versions = it->second.canvases;
+    int v = version.value_or(static_cast<int>(versions.size()));
+    if (v < 1 || v > static_cast<int>(versions.size())) {
+      return fail(ErrorCode::kNotFound, "project " + std::string(projectId) + " has no canvas version " + std::to_string(v));
+    }
+    return versions[static_cast<std::size_t>(v - 1)];
+  }
+
+  Result<void> createExecution(const ExecutionRecord& e) override {
+    std::lock_guard lock(mutex_);
+    if (!executions_.emplace(e.id, e).second) return fail(ErrorCode::kInvalidArgument, "execution " + e.id + " exists");
+    return {};
+  }
+  Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
+                               std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = executions_.find(std::string(id));
+    if (it == executions_.end()) return notFound("execution", id);
+    it->second.status = status;
+    it->second.summary = summary;
+    it->second.updatedAt = now;
+    return {};
+  }
+  Result<ExecutionRecord> getExecution(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    auto it = executions_.find(std::string(id));
+    if (it == executions_.end()) return notFound("execution", id);
+    return it->second;
+  }
+  Result<std::vector<ExecutionRecord>> unfinishedExecutions() override {
+    std::lock_guard lock(mutex_);
+    std::vector<ExecutionRecord> out;
+    for (const auto& [id, e] : executions_) {
+      if (e.status == ExecutionStatus::kRunning) out.push_back(e);
+    }
+    return out;
+  }
+
+  Result<void> saveTask(const TaskRecord& task) override {
+    std::lock_guard lock(mutex_);
+    tasks_[task.executionId][task.taskId] = task;
+    return {};
+  }
+  Result<std::vector<TaskRecord>> tasks(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    std::vector<TaskRecord> out;
+    if (auto it = tasks_.find(std::string(executionId)); it != tasks_.end()) {
+      for (const auto& [id, t] : it->second) out.push_back(t);
+    }
+    return out;
+  }
+
+  Result<void> appendEvent(const Event& event) override {
+    std::lock_guard lock(mutex_);
+    auto& log = events_[event.executionId];
+    std::uint64_t expected = log.empty() ? 1 : log.back().seq + 1;
+    if (event.seq != expected) {
+      return fail(ErrorCode::kInvalidArgument, "event seq " + std::to_string(event.seq) + " for " + event.executionId +
+                                                   " is not the next one (" + std::to_string(expected) + ")");
+    }
+    log.push_back(event);
+    return {};
+  }
+  Result<std::vector<Event>> eventsAfter(std::string_view executionId, std::uint64_t after, std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<Event> out;
+    auto it = events_.find(std::string(executionId));
+    if (it == events_.end()) return out;
+    for (const auto& e : it->second) {
+      if (e.seq > after && out.size() < limit) out.push_back(e);
+    }
+    return out;
+  }
+  Result<std::uint64_t> lastSeq(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    auto it = events_.find(std::string(executionId));
+    return it == events_.end() || it->second.empty() ? 0 : it->second.back().seq;
+  }
+
+  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) override {
+    std::lock_guard lock(mutex_);
+    files_[std::string(executionId)] = files;
+    return {};
+  }
+  Result<std::vector<GeneratedFile>> files(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(std::string(executionId));
+    return it == files_.end() ? std::vector<GeneratedFile>{} : it->second;
+  }
+
+ private:
+  static tl::unexpected<Error> notFound(const char* what, std::string_view id) {
+    return fail(ErrorCode::kNotFound, std::string(what) + " " + std::string(id) + " not found");
+  }
+
+  struct Project {
+    ProjectRecord record;
+    std::vector<Canvas> canvases;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Project> projects_;                            // guarded by mutex_
+  std::vector<std::string> order_;                                     // guarded by mutex_
+  std::map<std::string, ExecutionRecord> executions_;                  // guarded by mutex_
+  std::map<std::string, std::map<std::string, TaskRecord>> tasks_;     // guarded by mutex_
+  std::map<std::string, std::vector<Event>> events_;                   // guarded by mutex_
+  std::map<std::string, std::vector<GeneratedFile>> files_;            // guarded by mutex_
+};
+
+}  // namespace
+
+std::unique_ptr<Store> makeMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+}  // namespace ymy::store

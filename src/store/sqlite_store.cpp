@@ -1,0 +1,530 @@
+// The SQLite Store: one file under --data, WAL journal (readers never block
+// the writer), one connection guarded by a mutex, statements prepared once.
+// A process killed mid-write loses at most the transaction in flight.
+
+#include <sqlite3.h>
+
+#include <map>
+#include <mutex>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "model/json_io.hpp"
+#include "store/store.hpp"
+
+namespace ymy::store {
+
+namespace {
+
+// Schema migrations, applied in order; the database records how many ran.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  tier TEXT NOT NULL DEFAULT 'free',
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE projects (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE canvas_versions (
+  project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  version INTEGER NOT NULL,
+  canvas TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (project_id, version)
+);
+CREATE TABLE executions (
+  id TEXT PRIMARY KEY,
+  project_id TEXT,
+  request TEXT NOT NULL,
+  status TEXT NOT NULL,
+  options TEXT NOT NULL,
+  intent TEXT NOT NULL,
+  route TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  base_canvas TEXT NOT NULL,
+  summary TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX executions_by_status ON executions (status);
+CREATE TABLE tasks (
+  execution_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  result TEXT NOT NULL,
+  error TEXT NOT NULL,
+  output TEXT NOT NULL,
+  files TEXT NOT NULL,
+  canvas_patch TEXT NOT NULL,
+  PRIMARY KEY (execution_id, task_id)
+);
+CREATE TABLE events (
+  execution_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (execution_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE files (
+  execution_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  content TEXT NOT NULL,
+  PRIMARY KEY (execution_id, path)
+);
+)sql",
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool ok() const { return stmt_ != nullptr; }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Binds and runs a prepared statement; resets it on scope exit.
+class Query {
+ public:
+  explicit Query(Statement& s) : stmt_(s.get()) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query& bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& bind(int i, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, i, value);
+    return *this;
+  }
+  Query& bindNull(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool isNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+std::string toText(const boost::json::value& v) { return boost::json::serialize(v); }
+
+boost::json::value fromText(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  return ec ? boost::json::value(nullptr) : v;
+}
+
+boost::json::value filesToJson(const std::vector<GeneratedFile>& files) {
+  boost::json::array out;
+  for (const auto& f : files) out.push_back(boost::json::object{{"path", f.path}, {"content", f.content}});
+  return out;
+}
+
+std::vector<GeneratedFile> filesFromJson(const boost::json::value& v) {
+  std::vector<GeneratedFile> out;
+  if (!v.is_array()) return out;
+  for (const auto& f : v.get_array()) {
+    if (!f.is_object()) continue;
+    const auto& o = f.get_object();
+    if (o.contains("path") && o.contains("content") && o.at("path").is_string() && o.at("content").is_string()) {
+      out.push_back({std::string(o.at("path").get_string()), std::string(o.at("content").get_string())});
+    }
+  }
+  return out;
+}
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file) {
+    std::unique_ptr<SqliteStore> s(new SqliteStore());
+    std::error_code ec;
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
+    if (sqlite3_open_v2(file.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return fail(ErrorCode::kIo, "cannot open database '" + file.string() + "': " + sqlite3_errmsg(s->db_));
+    }
+    sqlite3_busy_timeout(s->db_, 5000);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      if (auto ok = s->exec(pragma); !ok) return tl::unexpected(ok.error());
+    }
+    if (auto ok = s->migrate(); !ok) return tl::unexpected(ok.error());
+    if (auto ok = s->prepare(); !ok) return tl::unexpected(ok.error());
+    return std::unique_ptr<Store>(std::move(s));
+  }
+
+  ~SqliteStore() override {
+    statements_.clear();
+    sqlite3_close_v2(db_);
+  }
+
+  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    ProjectRecord p{newId("prj"), name, now, 1};
+    if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
+    {
+      Query q(stmt("insert_project"));
+      if (q.bind(1, p.id).bind(2, name).bind(3, now).step() != SQLITE_DONE) return rollback("create project");
+    }
+    {
+      Query q(stmt("insert_canvas"));
+      if (q.bind(1, p.id).bind(2, std::int64_t{1}).bind(3, toText(toJson(canvas))).bind(4, now).step() != SQLITE_DONE) {
+        return rollback("save canvas");
+      }
+    }
+    if (auto ok = exec("COMMIT"); !ok) return tl::unexpected(ok.error());
+    return p;
+  }
+
+  Result<std::vector<ProjectRecord>> listProjects() override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("list_projects"));
+    std::vector<ProjectRecord> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      out.push_back({q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3))});
+    }
+    if (rc != SQLITE_DONE) return error("list projects");
+    return out;
+  }
+
+  Result<ProjectRecord> getProject(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("get_project"));
+    int rc = q.bind(1, id).step();
+    if (rc == SQLITE_ROW) return ProjectRecord{q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3))};
+    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "project " + std::string(id) + " not found");
+    return error("get project");
+  }
+
+  Result<int> saveCanvas(std::string_view projectId, const Canvas& canvas, std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    int version;
+    {
+      Query q(stmt("get_project"));
+      int rc = q.bind(1, projectId).step();
+      if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "project " + std::string(projectId) + " not found");
+      if (rc != SQLITE_ROW) return error("get project");
+      version = static_cast<int>(q.integer(3)) + 1;
+    }
+    Query q(stmt("insert_canvas"));
+    if (q.bind(1, projectId).bind(2, std::int64_t{version}).bind(3, toText(toJson(canvas))).bind(4, now).step() !=
+        SQLITE_DONE) {
+      return error("save canvas");
+    }
+    return version;
+  }
+
+  Result<Canvas> getCanvas(std::string_view projectId, std::optional<int> version) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt(version ? "get_canvas_version" : "get_canvas_latest"));
+    q.bind(1, projectId);
+    if (version) q.bind(2, std::int64_t{*version});
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+      return fail(ErrorCode::kNotFound, "project " + std::string(projectId) + " has no canvas" +
+                                            (version ? " version " + std::to_string(*version) : std::string()));
+    }
+    if (rc != SQLITE_ROW) return error("get canvas");
+    return canvasFromJson(fromText(q.text(0)));
+  }
+
+  Result<void> createExecution(const ExecutionRecord& e) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("insert_execution"));
+    q.bind(1, e.id).bind(3, e.request).bind(4, executionStatusName(e.status)).bind(5, toText(e.options));
+    if (e.projectId.empty()) {
+      q.bindNull(2);
+    } else {
+      q.bind(2, e.projectId);
+    }
+    q.bind(6, toText(e.intent)).bind(7, e.route).bind(8, toText(toJson(e.plan))).bind(9, toText(toJson(e.baseCanvas)));
+    q.bind(10, toText(e.summary)).bind(11, e.createdAt).bind(12, e.updatedAt);
+    if (q.step() != SQLITE_DONE) return error("create execution");
+    return {};
+  }
+
+  Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
+                               std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("finish_execution"));
+    if (q.bind(1, executionStatusName(status)).bind(2, toText(summary)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
+      return error("finish execution");
+    }
+    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
+    return {};
+  }
+
+  Result<ExecutionRecord> getExecution(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("get_execution"));
+    int rc = q.bind(1, id).step();
+    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
+    if (rc != SQLITE_ROW) return error("get execution");
+    return readExecution(q);
+  }
+
+  Result<std::vector<ExecutionRecord>> unfinishedExecutions() override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("unfinished_executions"));
+    std::vector<ExecutionRecord> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto e = readExecution(q);
+      if (!e) return tl::unexpected(e.error());
+      out.push_back(std::move(*e));
+    }
+    if (rc != SQLITE_DONE) return error("list unfinished executions");
+    return out;
+  }
+
+  Result<void> saveTask(const TaskRecord& t) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("save_task"));
+    q.bind(1, t.executionId).bind(2, t.taskId).bind(3, t.status).bind(4, std::int64_t{t.generation});
+    q.bind(5, t.result).bind(6, t.error).bind(7, toText(t.output)).bind(8, toText(filesToJson(t.files)));
+    q.bind(9, toText(t.canvasPatch));
+    if (q.step() != SQLITE_DONE) return error("save task");
+    return {};
+  }
+
+  Result<std::vector<TaskRecord>> tasks(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("tasks"));
+    q.bind(1, executionId);
+    std::vector<TaskRecord> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      TaskRecord t;
+      t.executionId = std::string(executionId);
+      t.taskId = q.text(0);
+      t.status = q.text(1);
+      t.generation = static_cast<int>(q.integer(2));
+      t.result = q.text(3);
+      t.error = q.text(4);
+      t.output = fromText(q.text(5));
+      t.files = filesFromJson(fromText(q.text(6)));
+      t.canvasPatch = fromText(q.text(7));
+      out.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE) return error("list tasks");
+    return out;
+  }
+
+  Result<void> appendEvent(const Event& event) override {
+    std::lock_guard lock(mutex_);
+    std::uint64_t last;
+    {
+      Query q(stmt("last_seq"));
+      if (q.bind(1, event.executionId).step() != SQLITE_ROW) return error("read last seq");
+      last = static_cast<std::uint64_t>(q.integer(0));
+    }
+    if (event.seq != last + 1) {
+      return fail(ErrorCode::kInvalidArgument, "event seq " + std::to_string(event.seq) + " for " + event.executionId +
+                                                   " is not the next one (" + std::to_string(last + 1) + ")");
+    }
+    Query q(stmt("append_event"));
+    if (q.bind(1, event.executionId).bind(2, static_cast<std::int64_t>(event.seq)).bind(3, json::compact(toJson(event)))
+            .step() != SQLITE_DONE) {
+      return error("append event");
+    }
+    return {};
+  }
+
+  Result<std::vector<Event>> eventsAfter(std::string_view executionId, std::uint64_t after, std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("events_after"));
+    q.bind(1, executionId).bind(2, static_cast<std::int64_t>(after)).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<Event> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto e = eventFromJson(fromText(q.text(0)));
+      if (!e) return fail(ErrorCode::kIo, "event log of " + std::string(executionId) + " is corrupt: " + e.error().message);
+      out.push_back(std::move(*e));
+    }
+    if (rc != SQLITE_DONE) return error("read events");
+    return out;
+  }
+
+  Result<std::uint64_t> lastSeq(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("last_seq"));
+    if (q.bind(1, executionId).step() != SQLITE_ROW) return error("read last seq");
+    return static_cast<std::uint64_t>(q.integer(0));
+  }
+
+  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) override {
+    std::lock_guard lock(mutex_);
+    if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
+    {
+      Query q(stmt("delete_files"));
+      if (q.bind(1, executionId).step() != SQLITE_DONE) return rollback("replace files");
+    }
+    for (const auto& f : files) {
+      Query q(stmt("insert_file"));
+      if (q.bind(1, executionId).bind(2, f.path).bind(3, f.content).step() != SQLITE_DONE) return rollback("save file");
+    }
+    if (auto ok = exec("COMMIT"); !ok) return tl::unexpected(ok.error());
+    return {};
+  }
+
+  Result<std::vector<GeneratedFile>> files(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("files"));
+    q.bind(1, executionId);
+    std::vector<GeneratedFile> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back({q.text(0), q.text(1)});
+    if (rc != SQLITE_DONE) return error("list files");
+    return out;
+  }
+
+ private:
+  SqliteStore() = default;
+
+  Result<void> exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message ? message : sqlite3_errmsg(db_);
+      sqlite3_free(message);
+      return fail(ErrorCode::kIo, std::string("database: ") + text);
+    }
+    return {};
+  }
+
+  Result<void> migrate() {
+    if (auto ok = exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL)"); !ok) return ok;
+    std::int64_t applied = 0;
+    {
+      Statement s(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      Query q(s);
+      if (!s.ok() || q.step() != SQLITE_ROW) return fail(ErrorCode::kIo, "database: cannot read schema version");
+      applied = q.integer(0);
+    }
+    const auto total = static_cast<std::int64_t>(std::size(kMigrations));
+    if (applied > total) {
+      return fail(ErrorCode::kIo, "database schema version " + std::to_string(applied) +
+                                      " is newer than this build knows (" + std::to_string(total) + ")");
+    }
+    for (std::int64_t v = applied; v < total; ++v) {
+      if (auto ok = exec("BEGIN"); !ok) return ok;
+      if (auto ok = exec(kMigrations[v]); !ok) {
+        (void)exec("ROLLBACK");
+        return fail(ErrorCode::kIo, "migration " + std::to_string(v + 1) + " failed: " + ok.error().message);
+      }
+      std::string record = "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(v + 1) + ")";
+      if (auto ok = exec(record.c_str()); !ok) return ok;
+      if (auto ok = exec("COMMIT"); !ok) return ok;
+    }
+    return {};
+  }
+
+  Result<void> prepare() {
+    const std::pair<const char*, const char*> sql[] = {
+        {"insert_project", "INSERT INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)"},
+        {"insert_canvas", "INSERT INTO canvas_versions (project_id, version, canvas, created_at) VALUES (?1, ?2, ?3, ?4)"},
+        {"list_projects",
+         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id) "
+         "FROM projects p ORDER BY p.created_at DESC, p.rowid DESC"},
+        {"get_project",
+         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id) "
+         "FROM projects p WHERE p.id = ?1"},
+        {"get_canvas_latest",
+         "SELECT canvas FROM canvas_versions WHERE project_id = ?1 ORDER BY version DESC LIMIT 1"},
+        {"get_canvas_version", "SELECT canvas FROM canvas_versions WHERE project_id = ?1 AND version = ?2"},
+        {"insert_execution",
+         "INSERT INTO executions (id, project_id, request, status, options, intent, route, plan, base_canvas, summary, "
+         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+        {"finish_execution", "UPDATE executions SET status = ?1, summary = ?2, updated_at = ?3 WHERE id = ?4"},
+        {"get_execution",
+         "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
+         "updated_at FROM executions WHERE id = ?1"},
+        {"unfinished_executions",
+         "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
+         "updated_at FROM executions WHERE status = 'running' ORDER BY created_at"},
+        {"save_task",
+         "INSERT OR REPLACE INTO tasks (execution_id, task_id, status, generation, result, error, output, files, "
+         "canvas_patch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+        {"tasks",
+         "SELECT task_id, status, generation, result, error, output, files, canvas_patch FROM tasks "
+         "WHERE execution_id = ?1 ORDER BY rowid"},
+        {"last_seq", "SELECT COALESCE(MAX(seq), 0) FROM events WHERE execution_id = ?1"},
+        {"append_event", "INSERT INTO events (execution_id, seq, body) VALUES (?1, ?2, ?3)"},
+        {"events_after", "SELECT body FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
+        {"delete_files", "DELETE FROM files WHERE execution_id = ?1"},
+        {"insert_file", "INSERT INTO files (execution_id, path, content) VALUES (?1, ?2, ?3)"},
+        {"files", "SELECT path, content FROM files WHERE execution_id = ?1 ORDER BY path"},
+    };
+    for (const auto& [name, text] : sql) {
+      auto s = std::make_unique<Statement>(db_, text);
+      if (!s->ok()) return fail(ErrorCode::kIo, std::string("database: cannot prepare ") + name + ": " + sqlite3_errmsg(db_));
+      statements_[name] = std::move(s);
+    }
+    return {};
+  }
+
+  Statement& stmt(const char* name) { return *statements_.at(name); }
+
+  Result<ExecutionRecord> readExecution(const Query& q) {
+    ExecutionRecord e;
+    e.id = q.text(0);
+    e.projectId = q.isNull(1) ? "" : q.text(1);
+    e.request = q.text(2);
+    e.status = executionStatusFromName(q.text(3)).value_or(ExecutionStatus::kFailed);
+    e.options = fromText(q.text(4));
+    e.intent = fromText(q.text(5));
+    e.route = q.text(6);
+    auto plan = planFromJson(fromText(q.text(7)));
+    if (!plan) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt plan: " + plan.error().message);
+    e.plan = std::move(*plan);
+    auto canvas = canvasFromJson(fromText(q.text(8)));
+    if (!canvas) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt canvas: " + canvas.error().message);
+    e.baseCanvas = std::move(*canvas);
+    e.summary = q.isNull(9) ? boost::json::value(nullptr) : fromText(q.text(9));
+    e.createdAt = q.integer(10);
+    e.updatedAt = q.integer(11);
+    return e;
+  }
+
+  tl::unexpected<Error> error(const char* what) {
+    return fail(ErrorCode::kIo, std::string("database: cannot ") + what + ": " + sqlite3_errmsg(db_));
+  }
+  tl::unexpected<Error> rollback(const char* what) {
+    auto e = error(what);
+    (void)exec("ROLLBACK");
+    return e;
+  }
+
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Statement>> statements_;  // guarded by mutex_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& file) { return SqliteStore::open(file); }
+
+}  // namespace ymy::store

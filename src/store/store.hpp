@@ -1,0 +1,107 @@
+#pragma once
+// Durable state behind one interface: projects and their canvas versions,
+// executions with their plan and tasks, the event log, generated files, and
+// (for the auth work) users. SQLite is the embedded default; the interface
+// carries no SQLite types so a PostgreSQL implementation can follow, and an
+// in-memory one serves tests. Every implementation is thread-safe.
+//
+// Errors: kNotFound for unknown ids, kInvalidArgument for a conflicting write
+// (an event whose seq is not the next one), kIo when the database fails.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "model/canvas.hpp"
+#include "model/error.hpp"
+#include "model/event.hpp"
+#include "model/generated_file.hpp"
+#include "model/plan.hpp"
+
+namespace ymy::store {
+
+struct ProjectRecord {
+  std::string id;
+  std::string name;
+  std::int64_t createdAt = 0;  // epoch ms
+  int canvasVersion = 0;       // latest version
+};
+
+enum class ExecutionStatus { kRunning, kCompleted, kFailed, kCancelled };
+std::string_view executionStatusName(ExecutionStatus status);
+std::optional<ExecutionStatus> executionStatusFromName(std::string_view name);
+
+struct ExecutionRecord {
+  std::string id;
+  std::string projectId;  // may be empty: a design without a project
+  std::string request;
+  ExecutionStatus status = ExecutionStatus::kRunning;
+  boost::json::value options;  // {simulateLatency, parallel, ...}
+  boost::json::value intent;   // the IntentFrame
+  std::string route;           // STATIC | DYNAMIC
+  Plan plan;
+  Canvas baseCanvas;
+  boost::json::value summary;  // null until finished
+  std::int64_t createdAt = 0;
+  std::int64_t updatedAt = 0;
+};
+
+struct TaskRecord {
+  std::string executionId;
+  std::string taskId;
+  std::string status;  // pending|running|completed|failed|cancelled|skipped
+  int generation = 0;
+  std::string result;  // one-line result
+  std::string error;
+  boost::json::value output;  // the agent's structured output, for resuming dependents
+  std::vector<GeneratedFile> files;
+  boost::json::value canvasPatch;  // {"upserts": canvas, "removeNodes": [...]}
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) = 0;
+  virtual Result<std::vector<ProjectRecord>> listProjects() = 0;
+  virtual Result<ProjectRecord> getProject(std::string_view id) = 0;
+  // Stores a new canvas version and returns its number (1, 2, ...).
+  virtual Result<int> saveCanvas(std::string_view projectId, const Canvas& canvas, std::int64_t now) = 0;
+  // The latest version, or the given one.
+  virtual Result<Canvas> getCanvas(std::string_view projectId, std::optional<int> version = std::nullopt) = 0;
+
+  virtual Result<void> createExecution(const ExecutionRecord& execution) = 0;
+  virtual Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
+                                       std::int64_t now) = 0;
+  virtual Result<ExecutionRecord> getExecution(std::string_view id) = 0;
+  virtual Result<std::vector<ExecutionRecord>> unfinishedExecutions() = 0;
+
+  // Inserts or replaces the task's row.
+  virtual Result<void> saveTask(const TaskRecord& task) = 0;
+  virtual Result<std::vector<TaskRecord>> tasks(std::string_view executionId) = 0;
+
+  // Appends an event; its seq must be exactly one more than the last stored.
+  virtual Result<void> appendEvent(const Event& event) = 0;
+  virtual Result<std::vector<Event>> eventsAfter(std::string_view executionId, std::uint64_t after,
+                                                 std::size_t limit) = 0;
+  virtual Result<std::uint64_t> lastSeq(std::string_view executionId) = 0;
+
+  // Replaces the execution's files with these.
+  virtual Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) = 0;
+  virtual Result<std::vector<GeneratedFile>> files(std::string_view executionId) = 0;
+};
+
+std::unique_ptr<Store> makeMemoryStore();
+// Opens (creating if needed) the database file and applies schema migrations.
+Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& file);
+
+// A random id with a prefix: "prj_3f9c2a...", "exec_..." (128 bits, hex).
+std::string newId(std::string_view prefix);
+
+}  // namespace ymy::store

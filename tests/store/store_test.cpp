@@ -1,0 +1,217 @@
+// One contract, two implementations: every test runs against the in-memory
+// store and the SQLite store.
+
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+#include "model/json_io.hpp"
+
+namespace ymy::store {
+namespace {
+
+class StoreFactory {
+ public:
+  virtual ~StoreFactory() = default;
+  virtual std::unique_ptr<Store> open() = 0;
+};
+
+class StoreTest : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ymy-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(dir_);
+    store_ = open();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<Store> open() {
+    if (GetParam() == "memory") return makeMemoryStore();
+    auto s = openSqliteStore(dir_ / "youmeyou.db");
+    EXPECT_TRUE(s) << s.error().message;
+    return std::move(*s);
+  }
+
+  static Canvas canvasWith(const std::string& id) {
+    Canvas c;
+    c.nodes.push_back(CanvasNode{id, "service", id, {1, 2}, {{"instances", 2}}});
+    return c;
+  }
+  static Event event(const std::string& exec, std::uint64_t seq, const std::string& type = "taskProgress") {
+    Event e;
+    e.type = type;
+    e.executionId = exec;
+    e.seq = seq;
+    e.ts = 1000 + static_cast<std::int64_t>(seq);
+    e.fields["progress"] = "step " + std::to_string(seq);
+    return e;
+  }
+  static ExecutionRecord execution(const std::string& id) {
+    ExecutionRecord e;
+    e.id = id;
+    e.request = "build a shop";
+    e.options = boost::json::object{{"simulateLatency", 0.5}};
+    e.intent = boost::json::object{{"intent", "BUILD_FROM_SCRATCH"}};
+    e.route = "DYNAMIC";
+    Task t;
+    t.id = "task_1";
+    t.name = "Architecture Design";
+    t.agent = "arch-001";
+    t.prompt = "design";
+    t.estimatedTime = 45;
+    e.plan.tasks.push_back(t);
+    e.baseCanvas = canvasWith("auth-service");
+    e.createdAt = e.updatedAt = 5;
+    return e;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, ProjectsKeepEveryCanvasVersion) {
+  auto p = store_->createProject("shop", canvasWith("a"), 10);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->canvasVersion, 1);
+  EXPECT_TRUE(p->id.starts_with("prj_"));
+  auto v2 = store_->saveCanvas(p->id, canvasWith("b"), 11);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(*v2, 2);
+  EXPECT_EQ(store_->getCanvas(p->id)->nodes[0].id, "b");
+  EXPECT_EQ(store_->getCanvas(p->id, 1)->nodes[0].id, "a");
+  EXPECT_EQ(store_->getCanvas(p->id, 1)->nodes[0].config.at("instances").as_int64(), 2);
+  EXPECT_EQ(store_->getProject(p->id)->canvasVersion, 2);
+  auto q = store_->createProject("blog", Canvas{}, 12);
+  auto list = store_->listProjects();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "blog");  // newest first
+}
+
+TEST_P(StoreTest, UnknownIdsAreNotFound) {
+  EXPECT_EQ(store_->getProject("prj_nope").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->saveCanvas("prj_nope", Canvas{}, 1).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->getCanvas("prj_nope").error().code, ErrorCode::kNotFound);
+  auto p = store_->createProject("shop", Canvas{}, 1);
+  EXPECT_EQ(store_->getCanvas(p->id, 7).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->getExecution("exec_nope").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->finishExecution("exec_nope", ExecutionStatus::kCompleted, nullptr, 1).error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, ExecutionsRoundTripAndFinish) {
+  ASSERT_TRUE(store_->createExecution(execution("exec_1")));
+  ASSERT_TRUE(store_->createExecution(execution("exec_2")));
+  EXPECT_FALSE(store_->createExecution(execution("exec_1")));
+  auto e = store_->getExecution("exec_1");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->request, "build a shop");
+  EXPECT_EQ(e->plan.tasks.size(), 1u);
+  EXPECT_EQ(e->plan.tasks[0].estimatedTime, 45);
+  EXPECT_EQ(e->baseCanvas.nodes[0].id, "auth-service");
+  EXPECT_EQ(e->options.at("simulateLatency").as_double(), 0.5);
+  EXPECT_TRUE(e->summary.is_null());
+  EXPECT_EQ(store_->unfinishedExecutions()->size(), 2u);
+  ASSERT_TRUE(store_->finishExecution("exec_1", ExecutionStatus::kCompleted, boost::json::object{{"success", true}}, 9));
+  auto done = store_->getExecution("exec_1");
+  EXPECT_EQ(done->status, ExecutionStatus::kCompleted);
+  EXPECT_TRUE(done->summary.at("success").as_bool());
+  auto unfinished = store_->unfinishedExecutions();
+  ASSERT_EQ(unfinished->size(), 1u);
+  EXPECT_EQ((*unfinished)[0].id, "exec_2");
+}
+
+TEST_P(StoreTest, TasksAreUpserted) {
+  TaskRecord t{"exec_1", "task_1", "running", 0, "", "", nullptr, {}, nullptr};
+  ASSERT_TRUE(store_->saveTask(t));
+  t.status = "completed";
+  t.result = "Architecture designed";
+  t.output = boost::json::object{{"architecture", boost::json::object{{"services", 4}}}};
+  t.files = {{"docs/a.md", "# A\n"}};
+  ASSERT_TRUE(store_->saveTask(t));
+  auto tasks = store_->tasks("exec_1");
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].status, "completed");
+  EXPECT_EQ((*tasks)[0].output.at("architecture").at("services").as_int64(), 4);
+  ASSERT_EQ((*tasks)[0].files.size(), 1u);
+  EXPECT_EQ((*tasks)[0].files[0].content, "# A\n");
+}
+
+TEST_P(StoreTest, EventLogIsContiguousPerExecution) {
+  for (std::uint64_t s = 1; s <= 50; ++s) ASSERT_TRUE(store_->appendEvent(event("exec_1", s)));
+  ASSERT_TRUE(store_->appendEvent(event("exec_2", 1)));
+  auto gap = store_->appendEvent(event("exec_1", 52));
+  ASSERT_FALSE(gap);
+  EXPECT_EQ(gap.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(store_->appendEvent(event("exec_1", 50)));  // duplicate
+  EXPECT_EQ(*store_->lastSeq("exec_1"), 50u);
+  EXPECT_EQ(*store_->lastSeq("exec_3"), 0u);
+  auto page = store_->eventsAfter("exec_1", 10, 5);
+  ASSERT_EQ(page->size(), 5u);
+  EXPECT_EQ((*page)[0].seq, 11u);
+  EXPECT_EQ((*page)[4].seq, 15u);
+  EXPECT_EQ((*page)[0].fields.at("progress").as_string(), "step 11");
+  EXPECT_EQ((*page)[0].ts, 1011);
+  EXPECT_TRUE(store_->eventsAfter("exec_1", 50, 10)->empty());
+}
+
+TEST_P(StoreTest, FilesAreReplacedAsAWhole) {
+  ASSERT_TRUE(store_->saveFiles("exec_1", {{"a/b.js", "x"}, {"c.sql", "y"}}));
+  ASSERT_TRUE(store_->saveFiles("exec_1", {{"a/b.js", "z"}}));
+  auto files = store_->files("exec_1");
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].content, "z");
+}
+
+TEST_P(StoreTest, ConcurrentAppendsNeverBreakTheSequence) {
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      std::string exec = "exec_" + std::to_string(w);
+      for (std::uint64_t s = 1; s <= 100; ++s) EXPECT_TRUE(store_->appendEvent(event(exec, s)));
+    });
+  }
+  for (auto& t : writers) t.join();
+  for (int w = 0; w < 4; ++w) EXPECT_EQ(*store_->lastSeq("exec_" + std::to_string(w)), 100u);
+}
+
+TEST_P(StoreTest, SurvivesReopening) {
+  if (GetParam() == "memory") GTEST_SKIP() << "memory is not durable";
+  auto p = store_->createProject("shop", canvasWith("a"), 1);
+  ASSERT_TRUE(store_->createExecution(execution("exec_1")));
+  for (std::uint64_t s = 1; s <= 3; ++s) ASSERT_TRUE(store_->appendEvent(event("exec_1", s)));
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(store_->getProject(p->id)->name, "shop");
+  EXPECT_EQ(*store_->lastSeq("exec_1"), 3u);
+  EXPECT_EQ(store_->unfinishedExecutions()->size(), 1u);
+  EXPECT_TRUE(store_->appendEvent(event("exec_1", 4)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, testing::Values("memory", "sqlite"),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(SqliteStore, RefusesAnUnusablePath) {
+  auto s = openSqliteStore("/proc/definitely/not/here.db");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kIo);
+}
+
+TEST(Ids, AreUniqueAndPrefixed) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(ids.insert(newId("exec")).second);
+  EXPECT_TRUE(newId("prj").starts_with("prj_"));
+  EXPECT_EQ(newId("prj").size(), 4u + 32u);
+}
+
+}  // namespace
+}  // namespace ymy::store
