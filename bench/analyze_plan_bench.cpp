@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 namespace {
 
-using ymy::app::Engine;
+using ymy::engine::Engine;
 
 const Engine& engine() {
   static const auto* e = [] {
@@ -29,7 +29,7 @@ const Engine& engine() {
 
 const ymy::Canvas& exampleCanvas() {
   static const auto canvas =
-      *ymy::app::loadCanvasFile(std::string(YOUMEYOU_SOURCE_DATA_DIR) + "/examples/ecommerce-basic-auth.canvas.json");
+      *ymy::engine::loadCanvasFile(std::string(YOUMEYOU_SOURCE_DATA_DIR) + "/examples/ecommerce-basic-auth.canvas.json");
   return canvas;
 }
 

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "design.hpp"
+#include "engine/design.hpp"
 #include "planner/validation.hpp"
 
 namespace {
@@ -25,9 +25,9 @@ using namespace ymy;
 const char* kExample1 =
     "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
 
-const app::Engine& engine() {
+const engine::Engine& engine() {
   static const auto* e = [] {
-    auto loaded = app::Engine::load(YOUMEYOU_SOURCE_DATA_DIR);
+    auto loaded = engine::Engine::load(YOUMEYOU_SOURCE_DATA_DIR);
     if (!loaded) {
       std::cerr << loaded.error().message << "\n";
       std::exit(1);
@@ -45,9 +45,9 @@ class DiscardSink final : public executor::EventSink {
 void designOnce(double latency, benchmark::State& state, double* makespanRatio) {
   SystemClock clock;
   DiscardSink sink;
-  app::DesignOptions options;
+  engine::DesignOptions options;
   options.simulateLatency = latency;
-  auto design = app::Design::prepare(engine(), kExample1, std::nullopt, {}, options, clock, sink);
+  auto design = engine::Design::prepare(engine(), kExample1, std::nullopt, {}, options, clock, sink);
   if (!design) {
     state.SkipWithError(design.error().message.c_str());
     return;

@@ -13,14 +13,16 @@
 #include <sstream>
 
 #include "codegen/codegen.hpp"
-#include "design.hpp"
-#include "engine.hpp"
+#include "engine/design.hpp"
+#include "engine/engine.hpp"
 #include "progress_view.hpp"
 #include "intent/classifier.hpp"
 #include "model/json_io.hpp"
 #include "planner/validation.hpp"
 
 namespace ymy::app {
+
+using namespace ymy::engine;
 
 namespace {
 

@@ -2,7 +2,7 @@
 // every generated artifact with the tool that owns its format (sqlite3, node,
 // esbuild, a YAML parser, a JSON parser), for several different requests.
 
-#include "design.hpp"
+#include "engine/design.hpp"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -14,7 +14,7 @@
 #include "model/json_io.hpp"
 #include "test_data.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 namespace {
 
 class NullSink final : public executor::EventSink {
@@ -217,4 +217,4 @@ TEST_F(DesignTest, EditedSchemaPromptChangesTheSchemaAndTheOwningService) {
 }
 
 }  // namespace
-}  // namespace ymy::app
+}  // namespace ymy::engine

@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "engine.hpp"
+#include "engine/engine.hpp"
 #include "model/json_io.hpp"
 #include "planner/validation.hpp"
 #include "test_data.hpp"
@@ -15,14 +15,14 @@ namespace {
 class PlannerTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto engine = app::Engine::load(test::dataDir());
+    auto engine = engine::Engine::load(test::dataDir());
     ASSERT_TRUE(engine) << engine.error().message;
     engine_ = engine->release();
   }
   static void TearDownTestSuite() { delete engine_; }
 
   struct Planned {
-    app::Analysis analysis;
+    engine::Analysis analysis;
     PlanOutcome outcome;
   };
   static Planned plan(std::string_view request, const Canvas* canvas = nullptr, std::vector<std::string> prefs = {}) {
@@ -33,13 +33,13 @@ class PlannerTest : public testing::Test {
     return {*a, *p};
   }
   static Canvas exampleCanvas() {
-    return *app::loadCanvasFile(test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json");
+    return *engine::loadCanvasFile(test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json");
   }
   static bool anyPromptMentions(const Plan& p, std::string_view s) {
     return std::any_of(p.tasks.begin(), p.tasks.end(), [&](const Task& t) { return t.prompt.find(s) != std::string::npos; });
   }
 
-  static inline app::Engine* engine_ = nullptr;
+  static inline engine::Engine* engine_ = nullptr;
 };
 
 TEST_F(PlannerTest, Example1HasTheSpecShape) {

@@ -1,11 +1,11 @@
-#include "assembler.hpp"
+#include "engine/assembler.hpp"
 
 #include <map>
 #include <set>
 
 #include "merger/merger.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 
 executor::Assembly DesignAssembler::assemble(
     const executor::ExecutionInput& input, const Plan&,
@@ -64,4 +64,4 @@ executor::Assembly DesignAssembler::assemble(
   return a;
 }
 
-}  // namespace ymy::app
+}  // namespace ymy::engine

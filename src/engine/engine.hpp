@@ -19,7 +19,7 @@
 #include "model/error.hpp"
 #include "planner/planner.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 
 // Where data/ is: $YOUMEYOU_DATA_DIR, then beside the binary (../data, ./data),
 // then the source tree the binary was built from.
@@ -58,4 +58,4 @@ class Engine {
 // Loads and validates a canvas file; errors name the file and the field path.
 Result<Canvas> loadCanvasFile(const std::filesystem::path& path);
 
-}  // namespace ymy::app
+}  // namespace ymy::engine

@@ -1,4 +1,4 @@
-#include "engine.hpp"
+#include "engine/engine.hpp"
 
 #include <cstdlib>
 #include <system_error>
@@ -10,7 +10,7 @@
 #define YOUMEYOU_SOURCE_DATA_DIR "data"
 #endif
 
-namespace ymy::app {
+namespace ymy::engine {
 
 namespace {
 std::filesystem::path executableDir() {
@@ -82,4 +82,4 @@ Result<Canvas> loadCanvasFile(const std::filesystem::path& path) {
   return canvas;
 }
 
-}  // namespace ymy::app
+}  // namespace ymy::engine

@@ -5,7 +5,7 @@
 
 #include "executor/executor.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 
 class DesignAssembler final : public executor::ResultAssembler {
  public:
@@ -13,4 +13,4 @@ class DesignAssembler final : public executor::ResultAssembler {
                               const std::vector<std::pair<const Task*, const executor::TaskResult*>>& results) override;
 };
 
-}  // namespace ymy::app
+}  // namespace ymy::engine

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "assembler.hpp"
-#include "engine.hpp"
+#include "engine/assembler.hpp"
+#include "engine/engine.hpp"
 #include "executor/executor.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 
 struct DesignOptions {
   std::string executionId = "exec_1";
@@ -49,4 +49,4 @@ class Design {
   std::unique_ptr<executor::Execution> execution_;
 };
 
-}  // namespace ymy::app
+}  // namespace ymy::engine

@@ -1,8 +1,8 @@
-#include "design.hpp"
+#include "engine/design.hpp"
 
 #include "planner/validation.hpp"
 
-namespace ymy::app {
+namespace ymy::engine {
 
 Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::string request,
                                                 std::optional<Canvas> canvas, std::vector<std::string> preferences,
@@ -59,4 +59,4 @@ void Design::start() {
   execution_->start();
 }
 
-}  // namespace ymy::app
+}  // namespace ymy::engine
