@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build run test bench train asan clean
+.PHONY: all setup configure build run example test bench train asan clean
 
 all: build
 
@@ -22,11 +22,16 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 EXAMPLE1 = Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing
+PORT ?= 4000
 
-# Until the server exists, the main job is the spec's Example 1 from the command line:
-# analysed, planned and executed live (agents paced at 2% of their estimates so the
-# parallelism is visible), the result written to out/example1.
+# The main job: the design service on port 4000 with the embedded SQLite store under
+# youmeyou-data/. It prints its URL; Ctrl-C stops it gracefully.
 run: build
+	$(BUILD_DIR)/youmeyou serve --port $(PORT) --data youmeyou-data
+
+# The spec's Example 1 from the command line, live (agents paced at 2% of their
+# estimates so the parallelism is visible), the result written to out/example1.
+example: build
 	$(BUILD_DIR)/youmeyou design "$(EXAMPLE1)" --simulate-latency 0.02 --out out/example1
 
 CTEST_ARGS ?=

@@ -14,6 +14,8 @@
 
 #include "codegen/codegen.hpp"
 #include "engine/design.hpp"
+#include "server/server.hpp"
+#include "store/store.hpp"
 #include "engine/engine.hpp"
 #include "progress_view.hpp"
 #include "intent/classifier.hpp"
@@ -51,6 +53,10 @@ struct Options {
   double simulateLatency = 0;
   std::size_t parallel = 0;
   intent::TrainOptions train;
+  std::string bind = "127.0.0.1";
+  unsigned short port = 4000;
+  std::string data = "youmeyou-data";
+  bool memory = false;
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -375,6 +381,42 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
   return summary.success ? kOk : kFailed;
 }
 
+
+int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
+  auto engine = Engine::load(dataDirOf(o));
+  if (!engine) return error(err, engine.error().message, kFailed);
+  std::unique_ptr<store::Store> store;
+  if (o.memory) {
+    store = store::makeMemoryStore();
+  } else {
+    auto opened = store::openSqliteStore(std::filesystem::path(o.data) / "youmeyou.db");
+    if (!opened) return error(err, opened.error().message, kFailed);
+    store = std::move(*opened);
+  }
+  server::ServerOptions options;
+  options.bind = o.bind;
+  options.port = o.port;
+  // Block the stop signals before the server's threads start, so only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (env.handleSignals) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  server::Server server(options, **engine, *store);
+  auto port = server.start();
+  if (!port) return error(err, port.error().message, kFailed);
+  out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
+      << (o.memory ? std::string("in memory") : (std::filesystem::path(o.data) / "youmeyou.db").string())
+      << "). Ctrl-C stops it." << std::endl;
+  if (!env.handleSignals) return kOk;  // tests start the server themselves
+  int signal = 0;
+  sigwait(&signals, &signal);
+  out << "stopping (" << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ")..." << std::endl;
+  server.stop("server shutting down");
+  server.wait();
+  return kOk;
+}
+
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err,
@@ -418,6 +460,12 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   design->add_option("--static-threshold", o.threshold, "Complexity below which the static path is taken")
       ->check(CLI::Range(0.0, 1.0))
       ->default_val(planner::kDefaultStaticThreshold);
+
+  auto* serve = app.add_subcommand("serve", "Run the design service: HTTP API, WebSocket, SSE and long-poll streams");
+  serve->add_option("--port", o.port, "Port to listen on (0 picks a free one)")->capture_default_str();
+  serve->add_option("--bind", o.bind, "Address to listen on")->capture_default_str();
+  serve->add_option("--data", o.data, "Directory for the SQLite database")->capture_default_str();
+  serve->add_flag("--memory", o.memory, "Keep state in memory only (nothing survives a restart)");
 
   auto* validate = app.add_subcommand("validate-plan", "Check a plan JSON file: fields, agents, dependencies, cycles");
   validate->add_option("plan", o.planFile, "Plan file (a JSON array of tasks)")->required();
@@ -469,6 +517,7 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
     if (needsRequest()) return error(err, "design needs a request, e.g. youmeyou design \"build a blog platform\" --out blog/");
     return cmdDesign(o, in, out, err, environment);
   }
+  if (serve->parsed()) return cmdServe(o, out, err, environment);
   if (validate->parsed()) return cmdValidatePlan(o, out, err);
   if (train->parsed()) return cmdTrain(o, out, err);
   if (eval->parsed()) return cmdEval(o, out, err);

@@ -1,0 +1,75 @@
+#pragma once
+// Runs designs for the server: each execution's events go through the bus (so
+// they are logged before anyone sees them), its record, files and final state
+// go to the store, and running executions can be inspected and cancelled.
+// Thread-safe.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "bus/event_bus.hpp"
+#include "engine/design.hpp"
+#include "store/store.hpp"
+
+namespace ymy::server {
+
+struct DesignRequest {
+  std::string request;
+  std::string projectId;          // optional: the canvas comes from the project's latest version
+  std::optional<Canvas> canvas;   // optional: overrides the project's canvas
+  std::vector<std::string> stack;
+  double simulateLatency = 0;
+  std::size_t parallel = 0;
+};
+
+struct StartedExecution {
+  std::string executionId;
+  Route route = Route::kDynamic;
+  std::string cache = "MISS";
+};
+
+class ExecutionManager {
+ public:
+  ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock);
+  ~ExecutionManager();  // cancels and joins every running execution
+
+  // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
+  // unknown project.
+  Result<StartedExecution> start(const DesignRequest& request);
+  // kNotFound when unknown; a finished execution is left as it is.
+  Result<void> cancel(const std::string& executionId, const std::string& reason);
+  // {id, status, request, route, intent, tasks:[...], summary, lastSeq}
+  Result<boost::json::value> state(const std::string& executionId);
+
+  // Cancels everything still running (shutdown) and waits for it to settle.
+  void shutdown(const std::string& reason);
+  std::map<std::string, std::size_t> countsByStatus();
+
+ private:
+  struct Running {
+    std::unique_ptr<executor::EventSink> sink;
+    std::unique_ptr<engine::Design> design;
+    std::thread watcher;
+  };
+  void finish(const std::string& id);
+
+  const engine::Engine& engine_;
+  store::Store& store_;
+  bus::EventBus& bus_;
+  Clock& clock_;
+  std::mutex mutex_;
+  std::condition_variable settled_;                           // an execution finished
+  std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_
+  std::vector<std::thread> finishedWatchers_;                // guarded by mutex_
+  bool shuttingDown_ = false;                                // guarded by mutex_
+};
+
+}  // namespace ymy::server

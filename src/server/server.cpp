@@ -1,0 +1,915 @@
+// The only translation unit with Boost.Beast and Asio. One strand per
+// connection; each connection is a coroutine that owns its stream. Streaming
+// connections get a bounded queue that the bus fills (under its lock, so the
+// queue only posts a wake-up) and a writer that drains it.
+
+#include "server/server.hpp"
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "bus/event_bus.hpp"
+#include "codegen/codegen.hpp"
+#include "model/json_io.hpp"
+#include "server/execution_manager.hpp"
+
+namespace ymy::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+constexpr auto nothrow = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+// ---- Metrics ------------------------------------------------------------------
+
+struct Metrics {
+  std::atomic<std::uint64_t> requests{0}, errors4xx{0}, errors5xx{0};
+  std::atomic<std::uint64_t> latencyMicros{0};
+  std::atomic<std::int64_t> openHttp{0}, openSse{0}, openWebSocket{0}, openLongPoll{0};
+  std::atomic<std::uint64_t> slowClientsDisconnected{0};
+};
+
+class Gauge {
+ public:
+  explicit Gauge(std::atomic<std::int64_t>& g) : g_(g) { ++g_; }
+  ~Gauge() { --g_; }
+
+ private:
+  std::atomic<std::int64_t>& g_;
+};
+
+// ---- Responses -----------------------------------------------------------------
+
+Response jsonResponse(http::status status, const boost::json::value& body, const Request& req) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::server, "youmeyou");
+  res.keep_alive(req.keep_alive());
+  res.body() = json::compact(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response errorResponse(http::status status, std::string_view code, const std::string& message, const Request& req) {
+  return jsonResponse(status, boost::json::object{{"error", {{"code", code}, {"message", message}}}}, req);
+}
+
+Response textResponse(http::status status, std::string body, std::string_view type, const Request& req) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http::status statusFor(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument: return http::status::bad_request;
+    case ErrorCode::kNotFound: return http::status::not_found;
+    case ErrorCode::kInvalidPlan: return http::status::unprocessable_entity;
+    case ErrorCode::kIo: return http::status::service_unavailable;
+    case ErrorCode::kInternal: return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
+Response fromError(const Error& e, const Request& req) {
+  return errorResponse(statusFor(e), errorCodeName(e.code), e.message, req);
+}
+
+// ---- Request parsing ------------------------------------------------------------
+
+struct Target {
+  std::vector<std::string> segments;  // "/api/projects/x" -> {"api", "projects", "x"}
+  std::map<std::string, std::string> query;
+};
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Target parseTarget(std::string_view target) {
+  Target t;
+  auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) t.segments.push_back(percentDecode(path.substr(start, end - start)));
+    start = end + 1;
+  }
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    std::size_t i = 0;
+    while (i <= query.size()) {
+      auto amp = query.find('&', i);
+      if (amp == std::string_view::npos) amp = query.size();
+      auto pair = query.substr(i, amp - i);
+      auto eq = pair.find('=');
+      if (!pair.empty()) {
+        t.query[percentDecode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1));
+      }
+      i = amp + 1;
+    }
+  }
+  return t;
+}
+
+// A non-negative integer query parameter; errors name the parameter.
+Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std::uint64_t fallback, std::uint64_t max) {
+  auto it = t.query.find(name);
+  if (it == t.query.end() || it->second.empty()) return fallback;
+  std::uint64_t v = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9' || v > max) {
+      return fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from 0 to " +
+                                                   std::to_string(max));
+    }
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v > max) {
+    return fail(ErrorCode::kInvalidArgument,
+                "query parameter '" + name + "' must be a whole number from 0 to " + std::to_string(max));
+  }
+  return v;
+}
+
+Result<boost::json::value> parseBody(const Request& req) {
+  if (req.body().empty()) return fail(ErrorCode::kInvalidArgument, "request body is empty; expected JSON");
+  return json::parse(req.body(), "request body");
+}
+
+// ---- Streaming queue --------------------------------------------------------------
+
+// Filled by the bus (any thread, under the bus's channel lock), drained by the
+// connection's writer on its strand.
+class StreamQueue final : public bus::Subscriber, public std::enable_shared_from_this<StreamQueue> {
+ public:
+  StreamQueue(net::any_io_executor strand, std::size_t limit) : strand_(strand), timer_(strand), limit_(limit) {}
+
+  bool deliver(const bus::Published& event) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return false;
+      if (queue_.size() >= limit_) {
+        overflow_ = true;
+      } else {
+        queue_.push_back(event);
+      }
+    }
+    wake();
+    return !overflow_;
+  }
+
+  void close(std::string reason) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      closed_ = true;
+      reason_ = std::move(reason);
+    }
+    wake();
+  }
+
+  enum class Next { kEvents, kHeartbeat, kOverflow, kClosed };
+  // Waits (on the strand) for events, a heartbeat interval, overflow or close.
+  net::awaitable<Next> next(std::vector<bus::Published>& out, std::chrono::steady_clock::duration heartbeat) {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (overflow_) co_return Next::kOverflow;
+        if (!queue_.empty()) {
+          out.assign(queue_.begin(), queue_.end());
+          queue_.clear();
+          co_return Next::kEvents;
+        }
+        if (closed_) co_return Next::kClosed;
+      }
+      timer_.expires_after(heartbeat);
+      auto [ec] = co_await timer_.async_wait(nothrow);
+      if (!ec) co_return Next::kHeartbeat;
+    }
+  }
+
+  std::string reason() {
+    std::lock_guard lock(mutex_);
+    return reason_;
+  }
+
+ private:
+  void wake() {
+    net::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+  }
+
+  net::any_io_executor strand_;
+  net::steady_timer timer_;
+  const std::size_t limit_;
+  std::mutex mutex_;
+  std::deque<bus::Published> queue_;  // guarded by mutex_
+  bool overflow_ = false;             // guarded by mutex_
+  bool closed_ = false;               // guarded by mutex_
+  std::string reason_;                // guarded by mutex_
+};
+
+}  // namespace
+
+// ---- The server ---------------------------------------------------------------------
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, const engine::Engine& engine, store::Store& store)
+      : options_(std::move(options)),
+        engine_(engine),
+        store_(store),
+        bus_(store),
+        manager_(engine, store, bus_, clock_),
+        acceptor_(ioc_) {}
+
+  ~Impl() {
+    stop("server destroyed");
+    wait();
+  }
+
+  Result<unsigned short> start() {
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(options_.bind, ec);
+    if (ec) return fail(ErrorCode::kInvalidArgument, "cannot bind to '" + options_.bind + "': " + ec.message());
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return fail(ErrorCode::kIo, "cannot listen on " + options_.bind + ":" + std::to_string(options_.port) + ": " +
+                                      ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    net::co_spawn(ioc_, accept(), net::detached);
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return port_;
+  }
+
+  void stop(const std::string& reason) {
+    if (stopping_.exchange(true)) return;
+    net::post(ioc_, [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+    manager_.shutdown(reason);  // executions publish their final events first
+    bus_.close();
+    std::vector<std::shared_ptr<StreamQueue>> streams;
+    {
+      std::lock_guard lock(streamsMutex_);
+      streams.assign(streams_.begin(), streams_.end());
+    }
+    for (auto& s : streams) s->close(reason);
+    // Streams send their close frames on their strands; plain keep-alive
+    // connections are cut when the context stops.
+    net::post(ioc_, [this] { shutdownTimer(); });
+  }
+
+  void wait() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+ private:
+  void shutdownTimer() {
+    auto timer = std::make_shared<net::steady_timer>(ioc_, std::chrono::milliseconds(500));
+    timer->async_wait([this, timer](boost::system::error_code) { ioc_.stop(); });
+  }
+
+  net::awaitable<void> accept() {
+    for (;;) {
+      auto strand = net::make_strand(ioc_);
+      auto [ec, socket] = co_await acceptor_.async_accept(strand, nothrow);
+      if (ec) {
+        if (!acceptor_.is_open()) co_return;
+        continue;
+      }
+      net::co_spawn(strand, session(std::move(socket)), net::detached);
+    }
+  }
+
+  net::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    Gauge open(metrics_.openHttp);
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options_.maxHeaderBytes));
+      parser.body_limit(options_.maxBodyBytes);
+      stream.expires_after(options_.readTimeout);
+      auto [ec, bytes] = co_await http::async_read(stream, buffer, parser, nothrow);
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof) break;
+      if (ec) {
+        Request dummy;
+        dummy.version(11);
+        dummy.keep_alive(false);
+        Response res = ec == http::error::body_limit
+                           ? errorResponse(http::status::payload_too_large, "invalid_argument",
+                                           "request body is larger than " + std::to_string(options_.maxBodyBytes) +
+                                               " bytes",
+                                           dummy)
+                       : ec == http::error::header_limit
+                           ? errorResponse(http::status::request_header_fields_too_large, "invalid_argument",
+                                           "request headers are larger than " +
+                                               std::to_string(options_.maxHeaderBytes) + " bytes",
+                                           dummy)
+                           : errorResponse(http::status::bad_request, "invalid_argument",
+                                           "malformed HTTP request: " + ec.message(), dummy);
+        res.keep_alive(false);
+        co_await http::async_write(stream, res, nothrow);
+        break;
+      }
+      Request req = parser.release();
+      Target target = parseTarget(req.target());
+      const auto started = std::chrono::steady_clock::now();
+      ++metrics_.requests;
+
+      if (target.segments == std::vector<std::string>{"stream"}) {
+        if (!websocket::is_upgrade(req)) {
+          co_await write(stream, errorResponse(http::status::upgrade_required, "invalid_argument",
+                                               "/stream is a WebSocket endpoint", req));
+          break;
+        }
+        co_await serveWebSocket(std::move(stream), std::move(req), target);
+        co_return;
+      }
+      if (req.method() == http::verb::get && target.segments.size() == 4 && target.segments[0] == "api" &&
+          target.segments[1] == "executions" && target.segments[3] == "stream") {
+        co_await serveSse(stream, req, target);
+        break;
+      }
+      Response res;
+      if (req.method() == http::verb::get && target.segments.size() == 4 && target.segments[0] == "api" &&
+          target.segments[1] == "executions" && target.segments[3] == "events") {
+        res = co_await longPoll(req, target);
+      } else {
+        res = handle(req, target);
+      }
+      metrics_.latencyMicros += static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+      const bool keepAlive = res.keep_alive();
+      if (!co_await write(stream, std::move(res))) break;
+      if (!keepAlive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  net::awaitable<bool> write(beast::tcp_stream& stream, Response res) {
+    auto code = res.result_int();
+    if (code >= 500) {
+      ++metrics_.errors5xx;
+    } else if (code >= 400) {
+      ++metrics_.errors4xx;
+    }
+    stream.expires_after(options_.readTimeout);
+    auto [ec, n] = co_await http::async_write(stream, res, nothrow);
+    co_return !ec;
+  }
+
+  // ---- Plain routes ----
+
+  Response handle(const Request& req, const Target& t) {
+    const auto& s = t.segments;
+    const auto method = req.method();
+    auto is = [&](std::initializer_list<const char*> parts) {
+      if (s.size() != parts.size()) return false;
+      std::size_t i = 0;
+      for (const char* p : parts) {
+        if (std::string_view(p) != "*" && s[i] != p) return false;
+        ++i;
+      }
+      return true;
+    };
+    if (is({"healthz"}) && method == http::verb::get) return jsonResponse(http::status::ok, {{"status", "ok"}}, req);
+    if (is({"metrics"}) && method == http::verb::get) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
+    if (is({"api", "projects"})) {
+      if (method == http::verb::post) return createProject(req);
+      if (method == http::verb::get) return listProjects(req);
+      return methodNotAllowed(req);
+    }
+    if (is({"api", "projects", "*"})) {
+      if (method == http::verb::get) return getProject(req, s[2]);
+      return methodNotAllowed(req);
+    }
+    if (is({"api", "projects", "*", "canvas"})) {
+      if (method == http::verb::put) return putCanvas(req, s[2]);
+      if (method == http::verb::get) return getCanvas(req, s[2], t);
+      return methodNotAllowed(req);
+    }
+    if (is({"api", "projects", "*", "export"}) && method == http::verb::get) return exportCanvas(req, s[2], t);
+    if (is({"api", "design"})) {
+      if (method == http::verb::post) return design(req);
+      return methodNotAllowed(req);
+    }
+    if (is({"api", "executions", "*"}) && method == http::verb::get) {
+      auto state = manager_.state(s[2]);
+      if (!state) return fromError(state.error(), req);
+      return jsonResponse(http::status::ok, *state, req);
+    }
+    if (is({"api", "executions", "*", "cancel"})) {
+      if (method != http::verb::post) return methodNotAllowed(req);
+      auto ok = manager_.cancel(s[2], "cancelled by the user");
+      if (!ok) return fromError(ok.error(), req);
+      return jsonResponse(http::status::accepted, {{"executionId", s[2]}, {"cancelling", true}}, req);
+    }
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && method == http::verb::get) {
+      return files(req, s, t);
+    }
+    return errorResponse(http::status::not_found, "not_found", "no route for " + std::string(req.method_string()) + " " +
+                                                                   std::string(req.target()),
+                         req);
+  }
+
+  static Response methodNotAllowed(const Request& req) {
+    return errorResponse(http::status::method_not_allowed, "invalid_argument",
+                         std::string(req.method_string()) + " is not allowed on " + std::string(req.target()), req);
+  }
+
+  std::int64_t now() const { return clock_.epochMillis(); }
+
+  Response createProject(const Request& req) {
+    auto body = parseBody(req);
+    if (!body) return fromError(body.error(), req);
+    auto parsed = json::guarded([&] {
+      json::Reader r(*body, "body");
+      std::string name = r.at("name").str();
+      if (name.empty() || name.size() > 200) r.at("name").fail("must be 1 to 200 characters");
+      return name;
+    });
+    if (!parsed) return fromError(parsed.error(), req);
+    Canvas canvas;
+    if (body->is_object() && body->as_object().contains("canvas")) {
+      auto c = canvasFromJson(body->as_object().at("canvas"), "body.canvas");
+      if (!c) return fromError(c.error(), req);
+      canvas = std::move(*c);
+    }
+    auto project = store_.createProject(*parsed, canvas, now());
+    if (!project) return fromError(project.error(), req);
+    return jsonResponse(http::status::created, projectJson(*project, &canvas), req);
+  }
+
+  static boost::json::object projectJson(const store::ProjectRecord& p, const Canvas* canvas) {
+    boost::json::object o{{"id", p.id}, {"name", p.name}, {"createdAt", p.createdAt}, {"version", p.canvasVersion}};
+    if (canvas) o["canvas"] = toJson(*canvas);
+    return o;
+  }
+
+  Response listProjects(const Request& req) {
+    auto list = store_.listProjects();
+    if (!list) return fromError(list.error(), req);
+    boost::json::array out;
+    for (const auto& p : *list) out.push_back(projectJson(p, nullptr));
+    return jsonResponse(http::status::ok, {{"projects", std::move(out)}}, req);
+  }
+
+  Response getProject(const Request& req, const std::string& id) {
+    auto p = store_.getProject(id);
+    if (!p) return fromError(p.error(), req);
+    auto canvas = store_.getCanvas(id);
+    if (!canvas) return fromError(canvas.error(), req);
+    return jsonResponse(http::status::ok, projectJson(*p, &*canvas), req);
+  }
+
+  Response putCanvas(const Request& req, const std::string& id) {
+    auto body = parseBody(req);
+    if (!body) return fromError(body.error(), req);
+    // Either {"canvas": {...}} or the canvas itself.
+    const boost::json::value* value = &*body;
+    std::string path = "body";
+    if (body->is_object() && body->as_object().contains("canvas")) {
+      value = &body->as_object().at("canvas");
+      path = "body.canvas";
+    }
+    auto canvas = canvasFromJson(*value, path);
+    if (!canvas) return fromError(canvas.error(), req);
+    auto version = store_.saveCanvas(id, *canvas, now());
+    if (!version) return fromError(version.error(), req);
+    return jsonResponse(http::status::ok, {{"projectId", id}, {"version", *version}}, req);
+  }
+
+  Response getCanvas(const Request& req, const std::string& id, const Target& t) {
+    auto version = queryNumber(t, "version", 0, 1'000'000);
+    if (!version) return fromError(version.error(), req);
+    auto canvas = store_.getCanvas(id, *version ? std::optional<int>(static_cast<int>(*version)) : std::nullopt);
+    if (!canvas) return fromError(canvas.error(), req);
+    return jsonResponse(http::status::ok, toJson(*canvas), req);
+  }
+
+  Response exportCanvas(const Request& req, const std::string& id, const Target& t) {
+    auto canvas = store_.getCanvas(id);
+    if (!canvas) return fromError(canvas.error(), req);
+    auto format = t.query.count("format") ? t.query.at("format") : "json";
+    if (format == "json") return jsonResponse(http::status::ok, toJson(*canvas), req);
+    if (format == "mermaid") return textResponse(http::status::ok, codegen::mermaid(*canvas), "text/plain; charset=utf-8", req);
+    return errorResponse(http::status::bad_request, "invalid_argument",
+                         "format '" + format + "' is not supported (json, mermaid)", req);
+  }
+
+  Response design(const Request& req) {
+    auto body = parseBody(req);
+    if (!body) return fromError(body.error(), req);
+    auto parsed = json::guarded([&] {
+      json::Reader r(*body, "body");
+      DesignRequest d;
+      d.request = r.at("request").str();
+      d.projectId = r.strOr("projectId", "");
+      if (auto c = r.find("canvas")) {
+        auto canvas = canvasFromJson(c->value(), c->path());
+        if (!canvas) throw json::ShapeError(canvas.error().message);
+        d.canvas = std::move(*canvas);
+      }
+      if (auto o = r.find("options")) {
+        d.simulateLatency = o->numberOr("simulateLatency", 0);
+        if (d.simulateLatency < 0 || d.simulateLatency > 100) o->at("simulateLatency").fail("must be from 0 to 100");
+        double parallel = o->numberOr("parallel", 0);
+        if (parallel < 0 || parallel > 1000 || parallel != static_cast<double>(static_cast<long>(parallel))) {
+          o->at("parallel").fail("must be a whole number from 0 to 1000");
+        }
+        d.parallel = static_cast<std::size_t>(parallel);
+        d.stack = o->stringsOr("stack");
+      }
+      return d;
+    });
+    if (!parsed) return fromError(parsed.error(), req);
+    auto started = manager_.start(*parsed);
+    if (!started) return fromError(started.error(), req);
+    return jsonResponse(http::status::accepted,
+                        {{"executionId", started->executionId},
+                         {"route", routeName(started->route)},
+                         {"cache", started->cache},
+                         {"stream", "/api/executions/" + started->executionId + "/stream"}},
+                        req);
+  }
+
+  Response files(const Request& req, const std::vector<std::string>& s, const Target& t) {
+    auto record = store_.getExecution(s[2]);
+    if (!record) return fromError(record.error(), req);
+    auto all = store_.files(s[2]);
+    if (!all) return fromError(all.error(), req);
+    if (s.size() == 4) {
+      if (t.query.count("format") && t.query.at("format") != "json") {
+        return errorResponse(http::status::bad_request, "invalid_argument",
+                             "format '" + t.query.at("format") + "' is not supported here yet (json)", req);
+      }
+      boost::json::array list;
+      for (const auto& f : *all) list.push_back(boost::json::object{{"path", f.path}, {"size", f.content.size()}});
+      return jsonResponse(http::status::ok, {{"executionId", s[2]}, {"files", std::move(list)}}, req);
+    }
+    std::string path;
+    for (std::size_t i = 4; i < s.size(); ++i) path += (i > 4 ? "/" : "") + s[i];
+    for (const auto& f : *all) {
+      if (f.path == path) return textResponse(http::status::ok, f.content, "text/plain; charset=utf-8", req);
+    }
+    return errorResponse(http::status::not_found, "not_found", "execution " + s[2] + " has no file '" + path + "'", req);
+  }
+
+  std::string metricsText() {
+    auto bus = bus_.stats();
+    auto counts = manager_.countsByStatus();
+    std::ostringstream m;
+    m << "# HELP youmeyou_http_requests_total HTTP requests received.\n# TYPE youmeyou_http_requests_total counter\n"
+      << "youmeyou_http_requests_total " << metrics_.requests << "\n"
+      << "# TYPE youmeyou_http_errors_total counter\n"
+      << "youmeyou_http_errors_total{class=\"4xx\"} " << metrics_.errors4xx << "\n"
+      << "youmeyou_http_errors_total{class=\"5xx\"} " << metrics_.errors5xx << "\n"
+      << "# TYPE youmeyou_http_request_duration_seconds summary\n"
+      << "youmeyou_http_request_duration_seconds_sum " << static_cast<double>(metrics_.latencyMicros) / 1e6 << "\n"
+      << "youmeyou_http_request_duration_seconds_count " << metrics_.requests << "\n"
+      << "# TYPE youmeyou_open_connections gauge\n"
+      << "youmeyou_open_connections{transport=\"http\"} " << metrics_.openHttp << "\n"
+      << "youmeyou_open_connections{transport=\"sse\"} " << metrics_.openSse << "\n"
+      << "youmeyou_open_connections{transport=\"websocket\"} " << metrics_.openWebSocket << "\n"
+      << "youmeyou_open_connections{transport=\"longpoll\"} " << metrics_.openLongPoll << "\n"
+      << "# TYPE youmeyou_executions gauge\n";
+    for (const auto& [status, n] : counts) m << "youmeyou_executions{state=\"" << status << "\"} " << n << "\n";
+    m << "# TYPE youmeyou_events_published_total counter\nyoumeyou_events_published_total " << bus.published << "\n"
+      << "# TYPE youmeyou_events_delivered_total counter\nyoumeyou_events_delivered_total " << bus.delivered << "\n"
+      << "# TYPE youmeyou_events_dropped_total counter\nyoumeyou_events_dropped_total " << bus.dropped << "\n"
+      << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
+      << metrics_.slowClientsDisconnected << "\n";
+    return m.str();
+  }
+
+  // ---- Streaming ----
+
+  std::shared_ptr<StreamQueue> openQueue(net::any_io_executor ex) {
+    auto q = std::make_shared<StreamQueue>(ex, options_.streamQueueLimit);
+    std::lock_guard lock(streamsMutex_);
+    streams_.insert(q);
+    return q;
+  }
+  void closeQueue(const std::shared_ptr<StreamQueue>& q) {
+    std::lock_guard lock(streamsMutex_);
+    streams_.erase(q);
+  }
+
+  net::awaitable<Response> longPoll(const Request& req, const Target& t) {
+    Gauge open(metrics_.openLongPoll);
+    const std::string id = t.segments[2];
+    if (auto record = store_.getExecution(id); !record) co_return fromError(record.error(), req);
+    auto after = queryNumber(t, "after", 0, UINT64_MAX / 2);
+    if (!after) co_return fromError(after.error(), req);
+    auto wait = queryNumber(t, "wait", 0, static_cast<std::uint64_t>(options_.maxLongPollWait.count()));
+    if (!wait) co_return fromError(wait.error(), req);
+    auto limit = queryNumber(t, "limit", 500, 5000);
+    if (!limit) co_return fromError(limit.error(), req);
+    // The log answers at once when it has events after `after`; otherwise a
+    // subscription is only the wake-up, and the log is read again after it.
+    auto events = store_.eventsAfter(id, *after, *limit);
+    if (!events) co_return fromError(events.error(), req);
+    if (events->empty() && *wait > 0) {
+      auto queue = std::make_shared<StreamQueue>(co_await net::this_coro::executor, *limit + 1);
+      {
+        std::lock_guard lock(streamsMutex_);
+        streams_.insert(queue);
+      }
+      auto subscription = bus_.subscribe(id, *after, queue);
+      if (subscription) {
+        std::vector<bus::Published> ignored;
+        co_await queue->next(ignored, std::chrono::seconds(*wait));
+        subscription->reset();
+      }
+      closeQueue(queue);
+      events = store_.eventsAfter(id, *after, *limit);
+      if (!events) co_return fromError(events.error(), req);
+    }
+    std::string body = "{\"events\":[";
+    std::uint64_t next = *after;
+    for (std::size_t i = 0; i < events->size(); ++i) {
+      body += (i ? "," : "") + json::compact(toJson((*events)[i]));
+      next = (*events)[i].seq;
+    }
+    body += "],\"next\":" + std::to_string(next) + "}";
+    Response res = textResponse(http::status::ok, std::move(body), "application/json", req);
+    co_return res;
+  }
+
+  net::awaitable<void> serveSse(beast::tcp_stream& stream, const Request& req, const Target& t) {
+    Gauge open(metrics_.openSse);
+    const std::string id = t.segments[2];
+    if (auto record = store_.getExecution(id); !record) {
+      co_await write(stream, fromError(record.error(), req));
+      co_return;
+    }
+    std::uint64_t after = 0;
+    if (auto it = req.find("Last-Event-ID"); it != req.end()) {
+      Target fake;
+      fake.query["Last-Event-ID"] = std::string(it->value());
+      auto v = queryNumber(fake, "Last-Event-ID", 0, UINT64_MAX / 2);
+      if (!v) {
+        co_await write(stream, fromError(v.error(), req));
+        co_return;
+      }
+      after = *v;
+    } else if (auto v = queryNumber(t, "after", 0, UINT64_MAX / 2); v) {
+      after = *v;
+    }
+    auto queue = openQueue(co_await net::this_coro::executor);
+    auto subscription = bus_.subscribe(id, after, queue);
+    if (!subscription) {
+      closeQueue(queue);
+      co_await write(stream, fromError(subscription.error(), req));
+      co_return;
+    }
+    http::response<http::empty_body> head{http::status::ok, req.version()};
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set(http::field::connection, "keep-alive");
+    head.set("X-Accel-Buffering", "no");
+    http::response_serializer<http::empty_body> serializer(head);
+    stream.expires_never();
+    auto [hec, hn] = co_await http::async_write_header(stream, serializer, nothrow);
+    bool alive = !hec;
+    std::vector<bus::Published> events;
+    while (alive) {
+      auto next = co_await queue->next(events, options_.heartbeat);
+      std::string chunk;
+      if (next == StreamQueue::Next::kEvents) {
+        bool final = false;
+        for (const auto& e : events) {
+          chunk += "id: " + std::to_string(e.seq) + "\ndata: " + *e.json + "\n\n";
+          final = final || e.final;
+        }
+        auto [ec, n] = co_await net::async_write(stream.socket(), net::buffer(chunk), nothrow);
+        alive = !ec && !final;
+      } else if (next == StreamQueue::Next::kHeartbeat) {
+        chunk = ": heartbeat\n\n";
+        auto [ec, n] = co_await net::async_write(stream.socket(), net::buffer(chunk), nothrow);
+        alive = !ec;
+      } else {
+        if (next == StreamQueue::Next::kOverflow) ++metrics_.slowClientsDisconnected;
+        chunk = "event: close\ndata: {\"reason\":" +
+                boost::json::serialize(boost::json::value(next == StreamQueue::Next::kOverflow
+                                                              ? std::string("send queue full: the client is not reading")
+                                                              : queue->reason())) +
+                "}\n\n";
+        co_await net::async_write(stream.socket(), net::buffer(chunk), nothrow);
+        alive = false;
+      }
+    }
+    subscription->reset();
+    closeQueue(queue);
+  }
+
+  net::awaitable<void> serveWebSocket(beast::tcp_stream stream, Request req, const Target& t) {
+    Gauge open(metrics_.openWebSocket);
+    const std::string clientId = t.query.count("clientId") && !t.query.at("clientId").empty()
+                                     ? t.query.at("clientId").substr(0, 128)
+                                     : store::newId("client");
+    websocket::stream<beast::tcp_stream> ws(std::move(stream));
+    ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), options_.idleTimeout, true});
+    // Beast fails the connection (leaving the rest unread, so the peer may see a
+    // reset) past the hard cap; up to it, messages are read whole and refused
+    // with a proper 1009 close when over the limit.
+    ws.read_message_max(options_.maxWebSocketMessageBytes * 16);
+    auto [aec] = co_await ws.async_accept(req, nothrow);
+    if (aec) co_return;
+    auto queue = openQueue(co_await net::this_coro::executor);
+    std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>> subscriptions;
+    std::string hello = json::compact(boost::json::object{{"type", "connected"}, {"clientId", clientId}});
+    ws.text(true);
+    auto [hec, hn] = co_await ws.async_write(net::buffer(hello), nothrow);
+    if (hec) {
+      closeQueue(queue);
+      co_return;
+    }
+    bool done = false;
+    websocket::close_reason closeWith{websocket::close_code::normal};
+
+    // The writer drains the queue; the reader handles subscribe/unsubscribe.
+    auto writer = [&]() -> net::awaitable<void> {
+      std::vector<bus::Published> events;
+      while (!done) {
+        auto next = co_await queue->next(events, options_.heartbeat);
+        if (done) break;
+        if (next == StreamQueue::Next::kEvents) {
+          for (const auto& e : events) {
+            auto [ec, n] = co_await ws.async_write(net::buffer(*e.json), nothrow);
+            if (ec) {
+              done = true;
+              break;
+            }
+          }
+        } else if (next == StreamQueue::Next::kHeartbeat) {
+          continue;  // Beast's keep-alive pings run on the idle timeout
+        } else {
+          if (next == StreamQueue::Next::kOverflow) {
+            ++metrics_.slowClientsDisconnected;
+            closeWith = websocket::close_reason(websocket::close_code::policy_error,
+                                                "send queue full: the client is not reading");
+          } else if (closeWith.code == websocket::close_code::normal) {
+            // The reader may already have chosen the code (bad payload, too big).
+            closeWith = websocket::close_reason(websocket::close_code::going_away, queue->reason());
+          }
+          done = true;
+        }
+      }
+      beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
+      co_await ws.async_close(closeWith, nothrow);
+    };
+    auto reader = [&]() -> net::awaitable<void> {
+      beast::flat_buffer buffer;
+      while (!done) {
+        auto [ec, n] = co_await ws.async_read(buffer, nothrow);
+        if (ec) {
+          if (ec == websocket::error::message_too_big) {
+            closeWith = websocket::close_reason(websocket::close_code::too_big, "message larger than " +
+                                                std::to_string(options_.maxWebSocketMessageBytes) + " bytes");
+          }
+          done = true;
+          queue->close(closeWith.reason.empty() ? std::string("connection closed")
+                                                : std::string(closeWith.reason.data(), closeWith.reason.size()));
+          break;
+        }
+        if (!ws.got_text()) {
+          closeWith = websocket::close_reason(websocket::close_code::bad_payload, "expected JSON text messages");
+          done = true;
+          queue->close("binary message");
+          break;
+        }
+        if (buffer.size() > options_.maxWebSocketMessageBytes) {
+          closeWith = websocket::close_reason(websocket::close_code::too_big, "message larger than " +
+                                              std::to_string(options_.maxWebSocketMessageBytes) + " bytes");
+          done = true;
+          queue->close("message too big");
+          break;
+        }
+        std::string text = beast::buffers_to_string(buffer.data());
+        buffer.consume(buffer.size());
+        handleClientMessage(text, *queue, subscriptions);
+      }
+    };
+    using namespace net::experimental::awaitable_operators;
+    co_await (writer() && reader());
+    subscriptions.clear();
+    closeQueue(queue);
+  }
+
+  // {"type":"subscribe","executionId":...,"after":SEQ} / {"type":"unsubscribe",...} / {"type":"ping"}
+  void handleClientMessage(const std::string& text, StreamQueue& queue,
+                           std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>>& subscriptions) {
+    auto reply = [&](boost::json::object o) {
+      Event e;
+      bus::Published p{0, std::make_shared<const std::string>(json::compact(o)), false};
+      queue.deliver(p);
+    };
+    auto parsed = json::parse(text, "message");
+    if (!parsed) {
+      reply({{"type", "error"}, {"message", parsed.error().message}});
+      return;
+    }
+    auto message = json::guarded([&] {
+      json::Reader r(*parsed, "message");
+      return std::make_tuple(r.at("type").str(), r.strOr("executionId", ""),
+                             static_cast<std::uint64_t>(r.find("after") ? r.at("after").integer() : 0));
+    });
+    if (!message) {
+      reply({{"type", "error"}, {"message", message.error().message}});
+      return;
+    }
+    auto [type, executionId, after] = *message;
+    if (type == "ping") {
+      reply({{"type", "pong"}});
+    } else if (type == "subscribe") {
+      if (auto record = store_.getExecution(executionId); !record) {
+        reply({{"type", "error"}, {"executionId", executionId}, {"message", record.error().message}});
+        return;
+      }
+      subscriptions.erase(executionId);  // a re-subscribe replaces the old one
+      auto sub = bus_.subscribe(executionId, after, queue.shared_from_this());
+      if (!sub) {
+        reply({{"type", "error"}, {"executionId", executionId}, {"message", sub.error().message}});
+        return;
+      }
+      subscriptions[executionId] = std::move(*sub);
+    } else if (type == "unsubscribe") {
+      subscriptions.erase(executionId);
+    } else {
+      reply({{"type", "error"}, {"message", "unknown message type '" + type + "' (subscribe, unsubscribe, ping)"}});
+    }
+  }
+
+  const ServerOptions options_;
+  const engine::Engine& engine_;
+  store::Store& store_;
+  SystemClock clock_;
+  bus::EventBus bus_;
+  ExecutionManager manager_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  unsigned short port_ = 0;
+  std::atomic<bool> stopping_{false};
+  Metrics metrics_;
+  std::mutex streamsMutex_;
+  std::set<std::shared_ptr<StreamQueue>> streams_;  // guarded by streamsMutex_
+};
+
+Server::Server(ServerOptions options, const engine::Engine& engine, store::Store& store)
+    : impl_(std::make_unique<Impl>(std::move(options), engine, store)) {}
+Server::~Server() = default;
+Result<unsigned short> Server::start() { return impl_->start(); }
+void Server::stop(const std::string& reason) { impl_->stop(reason); }
+void Server::wait() { impl_->wait(); }
+
+}  // namespace ymy::server

@@ -1,0 +1,52 @@
+#pragma once
+// The design service over HTTP: the API of DESIGN.md, streaming over
+// WebSocket (/stream), SSE (/api/executions/{id}/stream) and long poll
+// (/api/executions/{id}/events), one event log behind all three.
+// Boost.Beast and Asio stay inside server.cpp; this header is light.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "engine/engine.hpp"
+#include "model/clock.hpp"
+#include "model/error.hpp"
+#include "store/store.hpp"
+
+namespace ymy::server {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  unsigned short port = 4000;  // 0 picks a free port
+  std::size_t threads = 2;
+  std::size_t maxHeaderBytes = 16 * 1024;
+  std::size_t maxBodyBytes = 1024 * 1024;
+  std::size_t maxWebSocketMessageBytes = 64 * 1024;
+  std::chrono::seconds readTimeout{30};          // a request must arrive within this
+  std::chrono::seconds idleTimeout{30 * 60};     // streams with no client traffic (the spec's 30 minutes)
+  std::chrono::seconds heartbeat{15};            // SSE comments and WebSocket pings
+  std::size_t streamQueueLimit = 8192;           // messages queued per streaming connection
+  std::chrono::seconds maxLongPollWait{60};
+};
+
+class Server {
+ public:
+  // `store` and `engine` must outlive the server.
+  Server(ServerOptions options, const engine::Engine& engine, store::Store& store);
+  ~Server();
+
+  // Binds and starts serving; returns the bound port.
+  Result<unsigned short> start();
+  // Graceful: stop accepting, cancel running executions (they publish their
+  // last events), close streams with a reason, then stop.
+  void stop(const std::string& reason);
+  // Blocks until the server has stopped.
+  void wait();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ymy::server

@@ -1,0 +1,366 @@
+// The real server on port 0 with real sockets: HTTP API, long poll, SSE and
+// WebSocket against one event log.
+
+#include "server/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <thread>
+
+#include "model/json_io.hpp"
+#include "test_data.hpp"
+
+namespace ymy::server {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+const char* kExample1 =
+    "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing";
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  boost::json::value json() const {
+    auto v = json::parse(body, "reply");
+    return v ? *v : boost::json::value();
+  }
+};
+
+class ServerTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto e = engine::Engine::load(test::dataDir());
+    ASSERT_TRUE(e) << e.error().message;
+    engine_ = e->release();
+  }
+  static void TearDownTestSuite() { delete engine_; }
+
+  void startServer(ServerOptions options = {}) {
+    options.port = 0;
+    store_ = store::makeMemoryStore();
+    server_ = std::make_unique<Server>(options, *engine_, *store_);
+    auto port = server_->start();
+    ASSERT_TRUE(port) << port.error().message;
+    port_ = *port;
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->stop("test over");
+      server_->wait();
+    }
+  }
+
+  Reply request(http::verb method, const std::string& target, const std::string& body = "") {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "localhost");
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return {static_cast<int>(res.result_int()), res.body()};
+  }
+
+  std::string startDesign(const std::string& request, double latency) {
+    auto r = request_(http::verb::post, "/api/design",
+                      json::compact(boost::json::object{{"request", request},
+                                                        {"options", {{"simulateLatency", latency}}}}));
+    EXPECT_EQ(r.status, 202) << r.body;
+    return std::string(r.json().at("executionId").as_string());
+  }
+  Reply request_(http::verb m, const std::string& t, const std::string& b) { return request(m, t, b); }
+
+  // Long poll until executionSummary; returns the seqs seen.
+  std::vector<std::uint64_t> followByLongPoll(const std::string& id) {
+    std::vector<std::uint64_t> seqs;
+    std::uint64_t after = 0;
+    for (int round = 0; round < 10000; ++round) {
+      auto r = request(http::verb::get, "/api/executions/" + id + "/events?after=" + std::to_string(after) + "&wait=10");
+      EXPECT_EQ(r.status, 200) << r.body;
+      auto v = r.json();
+      bool done = false;
+      for (const auto& e : v.at("events").as_array()) {
+        seqs.push_back(e.at("seq").to_number<std::uint64_t>());
+        done = done || e.at("type").as_string() == "executionSummary";
+      }
+      after = v.at("next").to_number<std::uint64_t>();
+      if (done) break;
+    }
+    return seqs;
+  }
+
+  std::vector<std::uint64_t> followBySse(const std::string& id, std::uint64_t lastEventId = 0) {
+    net::io_context ioc;
+    tcp::socket socket(ioc);
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    std::string req = "GET /api/executions/" + id + "/stream HTTP/1.1\r\nHost: localhost\r\n" +
+                      (lastEventId ? "Last-Event-ID: " + std::to_string(lastEventId) + "\r\n" : std::string()) + "\r\n";
+    net::write(socket, net::buffer(req));
+    std::string data;
+    std::vector<std::uint64_t> seqs;
+    std::array<char, 8192> chunk;
+    for (;;) {
+      boost::system::error_code ec;
+      auto n = socket.read_some(net::buffer(chunk), ec);
+      if (ec) break;
+      data.append(chunk.data(), n);
+      if (data.find("executionSummary") != std::string::npos && data.ends_with("\n\n")) break;
+    }
+    std::size_t pos = 0;
+    while ((pos = data.find("\nid: ", pos)) != std::string::npos) {
+      pos += 5;
+      seqs.push_back(std::stoull(data.substr(pos, data.find('\n', pos) - pos)));
+    }
+    EXPECT_NE(data.find("text/event-stream"), std::string::npos);
+    return seqs;
+  }
+
+  struct WsClient {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    explicit WsClient(unsigned short port) {
+      ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+      ws.handshake("localhost", "/stream?clientId=test-client");
+    }
+    boost::json::value read() {
+      beast::flat_buffer b;
+      ws.read(b);
+      return *json::parse(beast::buffers_to_string(b.data()), "ws");
+    }
+    void send(const boost::json::value& v) { ws.write(net::buffer(json::compact(v))); }
+  };
+
+  std::vector<std::uint64_t> followByWebSocket(const std::string& id, std::uint64_t after = 0) {
+    WsClient c(port_);
+    auto hello = c.read();
+    EXPECT_EQ(hello.at("type").as_string(), "connected");
+    EXPECT_EQ(hello.at("clientId").as_string(), "test-client");
+    c.send({{"type", "subscribe"}, {"executionId", id}, {"after", after}});
+    std::vector<std::uint64_t> seqs;
+    for (;;) {
+      auto e = c.read();
+      seqs.push_back(e.at("seq").to_number<std::uint64_t>());
+      if (e.at("type").as_string() == "executionSummary") break;
+    }
+    return seqs;
+  }
+
+  static std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint64_t> out;
+    for (auto s = from; s <= to; ++s) out.push_back(s);
+    return out;
+  }
+
+  static inline engine::Engine* engine_ = nullptr;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Server> server_;
+  unsigned short port_ = 0;
+};
+
+TEST_F(ServerTest, ProjectsAndCanvasVersions) {
+  startServer();
+  auto created = request(http::verb::post, "/api/projects",
+                         R"({"name":"shop","canvas":{"nodes":[{"id":"auth-service","type":"service"}]}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id(created.json().at("id").as_string());
+  auto put = request(http::verb::put, "/api/projects/" + id + "/canvas",
+                     R"({"nodes":[{"id":"auth-service","type":"service"},{"id":"db","type":"database"}]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.json().at("version").as_int64(), 2);
+  auto got = request(http::verb::get, "/api/projects/" + id);
+  EXPECT_EQ(got.json().at("canvas").at("nodes").as_array().size(), 2u);
+  auto v1 = request(http::verb::get, "/api/projects/" + id + "/canvas?version=1");
+  EXPECT_EQ(v1.json().at("nodes").as_array().size(), 1u);
+  auto list = request(http::verb::get, "/api/projects");
+  EXPECT_EQ(list.json().at("projects").as_array().size(), 1u);
+  auto mermaid = request(http::verb::get, "/api/projects/" + id + "/export?format=mermaid");
+  EXPECT_EQ(mermaid.status, 200);
+  EXPECT_TRUE(mermaid.body.starts_with("flowchart"));
+  EXPECT_EQ(request(http::verb::get, "/api/projects/" + id + "/export?format=visio").status, 400);
+  EXPECT_EQ(request(http::verb::get, "/healthz").status, 200);
+}
+
+TEST_F(ServerTest, BadRequestsGetClearErrorsAndNothingBreaks) {
+  ServerOptions options;
+  options.maxBodyBytes = 4096;
+  startServer(options);
+  struct Case {
+    http::verb method;
+    std::string target, body;
+    int status;
+    std::string message;
+  };
+  for (const auto& c : std::vector<Case>{
+           {http::verb::post, "/api/projects", "{\"name\": ", 400, "request body: invalid JSON at line 1"},
+           {http::verb::post, "/api/projects", "{}", 400, "body.name: required field is missing"},
+           {http::verb::post, "/api/projects", R"({"name":"x","canvas":{"nodes":[{"id":1}]}})", 400,
+            "body.canvas.nodes[0].id: expected a string"},
+           {http::verb::get, "/api/projects/prj_nope", "", 404, "project prj_nope not found"},
+           {http::verb::get, "/api/executions/exec_nope", "", 404, "execution exec_nope not found"},
+           {http::verb::get, "/api/executions/exec_nope/events?after=0", "", 404, "not found"},
+           {http::verb::get, "/api/executions/exec_nope/files", "", 404, "not found"},
+           {http::verb::post, "/api/design", R"({"request":"   "})", 400, "request is empty"},
+           {http::verb::post, "/api/design", R"({"request":"build a shop","options":{"simulateLatency":-1}})", 400,
+            "body.options.simulateLatency: must be from 0 to 100"},
+           {http::verb::post, "/api/design", R"({"request":"scale auth","projectId":"prj_nope"})", 404, "not found"},
+           {http::verb::post, "/api/design", std::string(5000, ' '), 413, "larger than 4096 bytes"},
+           {http::verb::delete_, "/api/projects", "", 405, "not allowed"},
+           {http::verb::get, "/nowhere", "", 404, "no route"},
+       }) {
+    auto r = request(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << c.body.substr(0, 60) << " -> " << r.body;
+    EXPECT_NE(r.body.find(c.message), std::string::npos) << r.body;
+    if (c.status < 500) EXPECT_TRUE(r.json().as_object().contains("error")) << r.body;
+  }
+  EXPECT_EQ(request(http::verb::get, "/healthz").status, 200);  // still serving
+}
+
+TEST_F(ServerTest, AllThreeTransportsSeeTheSameCompleteSequence) {
+  startServer();
+  const std::string id = startDesign(kExample1, 0.004);  // ~0.9 s of simulated work
+  std::vector<std::uint64_t> poll, sse, ws;
+  std::thread a([&] { poll = followByLongPoll(id); });
+  std::thread b([&] { sse = followBySse(id); });
+  std::thread c([&] { ws = followByWebSocket(id); });
+  a.join();
+  b.join();
+  c.join();
+  ASSERT_GT(poll.size(), 30u);
+  EXPECT_EQ(poll, range(1, poll.size()));
+  EXPECT_EQ(sse, poll);
+  EXPECT_EQ(ws, poll);
+  // Reconnecting from the middle continues exactly where the client was.
+  EXPECT_EQ(followByWebSocket(id, 20), range(21, poll.size()));
+  EXPECT_EQ(followBySse(id, 20), range(21, poll.size()));
+
+  auto state = request(http::verb::get, "/api/executions/" + id);
+  ASSERT_EQ(state.status, 200);
+  EXPECT_EQ(state.json().at("status").as_string(), "completed");
+  EXPECT_EQ(state.json().at("lastSeq").to_number<std::uint64_t>(), poll.size());
+  auto files = request(http::verb::get, "/api/executions/" + id + "/files");
+  ASSERT_EQ(files.status, 200);
+  EXPECT_GT(files.json().at("files").as_array().size(), 50u);
+  auto schema = request(http::verb::get, "/api/executions/" + id + "/files/database/schema.sql");
+  EXPECT_EQ(schema.status, 200);
+  EXPECT_NE(schema.body.find("CREATE TABLE"), std::string::npos);
+  auto metrics = request(http::verb::get, "/metrics");
+  EXPECT_NE(metrics.body.find("youmeyou_events_published_total"), std::string::npos);
+}
+
+TEST_F(ServerTest, ReconnectStormLosesNothing) {
+  startServer();
+  const std::string id = startDesign(kExample1, 0.004);
+  // Clients that drop and resume from their last seq, over and over, while the run goes on.
+  std::vector<std::uint64_t> seen;
+  std::uint64_t last = 0;
+  bool done = false;
+  while (!done) {
+    WsClient c(port_);
+    c.read();  // connected
+    c.send({{"type", "subscribe"}, {"executionId", id}, {"after", last}});
+    for (int i = 0; i < 3 && !done; ++i) {
+      auto e = c.read();
+      last = e.at("seq").to_number<std::uint64_t>();
+      seen.push_back(last);
+      done = e.at("type").as_string() == "executionSummary";
+    }
+    boost::system::error_code ec;
+    c.ws.next_layer().close(ec);  // drop without a close handshake
+  }
+  EXPECT_EQ(seen, range(1, seen.size()));
+}
+
+TEST_F(ServerTest, WebSocketProtocolErrors) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  {
+    WsClient c(port_);
+    c.read();
+    c.ws.write(net::buffer(std::string("not json")));
+    EXPECT_EQ(c.read().at("type").as_string(), "error");
+    c.send({{"type", "subscribe"}, {"executionId", "exec_nope"}});
+    auto err = c.read();
+    EXPECT_EQ(err.at("type").as_string(), "error");
+    EXPECT_NE(err.at("message").as_string().find("not found"), std::string::npos);
+    c.send({{"type", "launch"}});
+    EXPECT_NE(c.read().at("message").as_string().find("unknown message type"), std::string::npos);
+    c.send({{"type", "ping"}});
+    EXPECT_EQ(c.read().at("type").as_string(), "pong");
+  }
+  {
+    WsClient c(port_);
+    c.read();
+    c.ws.binary(true);
+    c.ws.write(net::buffer(std::string("\x01\x02")));
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    c.ws.read(b, ec);
+    EXPECT_EQ(ec, websocket::error::closed);
+    EXPECT_EQ(c.ws.reason().code, websocket::close_code::bad_payload);
+  }
+  {
+    WsClient c(port_);
+    c.read();
+    c.ws.write(net::buffer(std::string(200 * 1024, 'x')));
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    c.ws.read(b, ec);
+    EXPECT_EQ(ec, websocket::error::closed);
+    EXPECT_EQ(c.ws.reason().code, websocket::close_code::too_big);
+  }
+}
+
+TEST_F(ServerTest, AClientThatCannotKeepUpIsCutOffWithAReason) {
+  ServerOptions options;
+  options.streamQueueLimit = 4;
+  startServer(options);
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  auto all = followByLongPoll(id);
+  ASSERT_GT(all.size(), 8u);
+  WsClient c(port_);
+  c.read();
+  c.send({{"type", "subscribe"}, {"executionId", id}, {"after", 0}});  // the replay overflows the queue of 4
+  boost::system::error_code ec;
+  for (int i = 0; i < 100 && !ec; ++i) {
+    beast::flat_buffer b;
+    c.ws.read(b, ec);
+  }
+  EXPECT_EQ(ec, websocket::error::closed);
+  EXPECT_EQ(c.ws.reason().code, websocket::close_code::policy_error);
+  EXPECT_NE(std::string(c.ws.reason().reason.data(), c.ws.reason().reason.size()).find("send queue full"),
+            std::string::npos);
+  EXPECT_NE(request(http::verb::get, "/metrics").body.find("youmeyou_slow_clients_disconnected_total 1"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, CancelStopsARunningExecution) {
+  startServer();
+  const std::string id = startDesign(kExample1, 1.0);  // minutes of simulated work
+  auto r = request(http::verb::post, "/api/executions/" + id + "/cancel");
+  EXPECT_EQ(r.status, 202) << r.body;
+  auto seqs = followByLongPoll(id);
+  EXPECT_EQ(seqs, range(1, seqs.size()));
+  auto state = request(http::verb::get, "/api/executions/" + id);
+  EXPECT_EQ(state.json().at("status").as_string(), "cancelled");
+}
+
+}  // namespace
+}  // namespace ymy::server
