@@ -24,13 +24,42 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   input.frame.estimatedTasks = static_cast<int>(d->planned_.plan.tasks.size());
   if (canvas) input.baseCanvas = std::move(*canvas);
   input.preferences = d->analysis_.context.userPreferences;
-  executor::ExecutorOptions exec{options.executionId, 4, options.parallel, options.simulateLatency};
+  executor::ExecutorOptions exec{options.executionId, 4, options.parallel, options.simulateLatency, options.observer, {}};
   d->execution_ = std::make_unique<executor::Execution>(d->planned_.plan, std::move(input), engine.agents(),
                                                         d->assembler_, clock, sink, exec);
   return d;
 }
 
+std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, DesignOptions options, Clock& clock,
+                                       executor::EventSink& sink) {
+  std::unique_ptr<Design> d(new Design());
+  d->resumed_ = true;
+  d->analysis_.frame = state.frame;
+  d->analysis_.context.userPreferences = state.preferences;
+  d->planned_.route = state.route;
+  d->planned_.approach = state.approach;
+  d->planned_.plan = state.plan;
+  d->options_ = options;
+  d->clock_ = &clock;
+  d->sink_ = &sink;
+  executor::ExecutionInput input;
+  input.request = std::move(state.request);
+  input.frame = std::move(state.frame);
+  input.frame.estimatedTasks = static_cast<int>(state.plan.tasks.size());
+  input.baseCanvas = std::move(state.baseCanvas);
+  input.preferences = std::move(state.preferences);
+  executor::ExecutorOptions exec{options.executionId, state.lastSeq + 1, options.parallel, options.simulateLatency,
+                                 options.observer, std::move(state.completed)};
+  d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), engine.agents(),
+                                                        d->assembler_, clock, sink, std::move(exec));
+  return d;
+}
+
 void Design::start() {
+  if (resumed_) {
+    execution_->start();
+    return;
+  }
   auto publish = [&](std::uint64_t seq, const char* type, boost::json::object fields) {
     Event e;
     e.type = type;

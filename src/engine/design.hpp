@@ -3,6 +3,7 @@
 //   intentAnalyzed, contextExtracted, planGenerated  (seq 1..3)
 //   executionStarted ... executionSummary            (from the executor)
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,21 @@ struct DesignOptions {
   double simulateLatency = 0;
   std::size_t parallel = 0;
   double staticThreshold = planner::kDefaultStaticThreshold;
+  executor::TaskObserver* observer = nullptr;  // told of each finished task before its event
+};
+
+// What a design needs to continue after a restart: its stored plan and
+// inputs, the tasks that had completed, and where the event log stopped.
+struct ResumeState {
+  std::string request;
+  IntentFrame frame;
+  Route route = Route::kDynamic;
+  std::string approach;
+  Plan plan;
+  Canvas baseCanvas;
+  std::vector<std::string> preferences;
+  std::uint64_t lastSeq = 0;
+  std::map<std::string, executor::TaskResult> completed;
 };
 
 class Design {
@@ -28,6 +44,11 @@ class Design {
   static Result<std::unique_ptr<Design>> prepare(const Engine& engine, std::string request,
                                                  std::optional<Canvas> canvas, std::vector<std::string> preferences,
                                                  DesignOptions options, Clock& clock, executor::EventSink& sink);
+
+  // Continues a stored design: no new analysis or plan, completed tasks are
+  // not run again, and events continue after state.lastSeq.
+  static std::unique_ptr<Design> resume(const Engine& engine, ResumeState state, DesignOptions options, Clock& clock,
+                                        executor::EventSink& sink);
 
   void start();
   void wait() { execution_->wait(); }
@@ -43,6 +64,7 @@ class Design {
   Analysis analysis_;
   planner::PlanOutcome planned_;
   DesignOptions options_;
+  bool resumed_ = false;
   Clock* clock_ = nullptr;
   executor::EventSink* sink_ = nullptr;
   DesignAssembler assembler_;

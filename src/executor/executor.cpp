@@ -134,6 +134,13 @@ Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agent
     tasks_[i].remaining = plan_.tasks[i].dependencies.size();
     for (const auto& d : plan_.tasks[i].dependencies) tasks_[index.at(d)].dependents.push_back(i);
   }
+  for (std::size_t i = 0; i < plan_.tasks.size(); ++i) {
+    auto it = options_.completed.find(plan_.tasks[i].id);
+    if (it == options_.completed.end()) continue;
+    tasks_[i].status = TaskStatus::kCompleted;
+    tasks_[i].result = it->second;
+    for (auto d : tasks_[i].dependents) --tasks_[d].remaining;
+  }
 }
 
 Execution::~Execution() {
@@ -174,14 +181,19 @@ void Execution::start() {
   std::vector<std::size_t> roots;
   boost::json::array rootIds;
   for (std::size_t i = 0; i < tasks_.size(); ++i) {
-    if (tasks_[i].remaining == 0) {
+    if (tasks_[i].status == TaskStatus::kPending && tasks_[i].remaining == 0) {
       roots.push_back(i);
       rootIds.emplace_back(plan_.tasks[i].id);
     }
   }
-  publishLocked("executionStarted", {{"parallelTasks", roots.size()},
-                                     {"totalTasks", plan_.tasks.size()},
-                                     {"taskIds", std::move(rootIds)}});
+  boost::json::object fields{{"parallelTasks", roots.size()},
+                             {"totalTasks", plan_.tasks.size()},
+                             {"taskIds", std::move(rootIds)}};
+  if (!options_.completed.empty()) {
+    fields["resumed"] = true;
+    fields["tasksAlreadyCompleted"] = options_.completed.size();
+  }
+  publishLocked("executionStarted", std::move(fields));
   dispatchLocked(std::move(roots));
   wakeWorkersLocked(0);
   completeIfDoneLocked();
@@ -282,15 +294,18 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
   if (state.cancel.cancelled()) {
     state.status = TaskStatus::kCancelled;
     state.error = state.cancel.token().reason();
+    notifyLocked(index);
     publishLocked("taskCancelled", {{"taskId", task.id}, {"name", task.name}, {"reason", state.error}});
   } else if (!result) {
     state.status = TaskStatus::kFailed;
     state.error = result.error().message;
+    notifyLocked(index);
     publishLocked("taskFailed", {{"taskId", task.id}, {"name", task.name}, {"error", state.error}});
     skipDependentsLocked(index, "dependency " + task.id + " (" + task.name + ") failed");
   } else {
     state.status = TaskStatus::kCompleted;
     state.result = std::move(*result);
+    notifyLocked(index);
     publishLocked("taskCompleted", {{"taskId", task.id},
                                     {"name", task.name},
                                     {"result", state.result->summary},
@@ -304,6 +319,13 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
   completeIfDoneLocked();
 }
 
+void Execution::notifyLocked(std::size_t index) {
+  if (!options_.observer) return;
+  const auto& state = tasks_[index];
+  options_.observer->taskFinished(plan_.tasks[index], state.status, state.generation,
+                                  state.result ? &*state.result : nullptr, state.error);
+}
+
 void Execution::skipDependentsLocked(std::size_t index, const std::string& reason) {
   std::vector<std::size_t> stack(tasks_[index].dependents.begin(), tasks_[index].dependents.end());
   while (!stack.empty()) {
@@ -313,6 +335,7 @@ void Execution::skipDependentsLocked(std::size_t index, const std::string& reaso
     if (state.status != TaskStatus::kPending) continue;
     state.status = TaskStatus::kSkipped;
     state.error = reason;
+    notifyLocked(i);
     publishLocked("taskSkipped", {{"taskId", plan_.tasks[i].id}, {"name", plan_.tasks[i].name}, {"reason", reason}});
     stack.insert(stack.end(), state.dependents.begin(), state.dependents.end());
   }
@@ -329,6 +352,7 @@ void Execution::cancel(std::string reason) {
     if (state.status == TaskStatus::kPending) {
       state.status = TaskStatus::kCancelled;
       state.error = reason;
+      notifyLocked(i);
       publishLocked("taskCancelled", {{"taskId", plan_.tasks[i].id}, {"name", plan_.tasks[i].name}, {"reason", reason}});
     } else if (state.status == TaskStatus::kRunning) {
       state.cancel.cancel(reason);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,11 +57,25 @@ class ResultAssembler {
                             const std::vector<std::pair<const Task*, const TaskResult*>>& results) = 0;
 };
 
+// Told about every task that reaches a final state, with the executor's lock
+// held and before the task's event is published: the place to persist a
+// result so that nothing a client saw can be lost by a crash.
+class TaskObserver {
+ public:
+  virtual ~TaskObserver() = default;
+  virtual void taskFinished(const Task& task, TaskStatus status, int generation, const TaskResult* result,
+                            const std::string& error) = 0;
+};
+
 struct ExecutorOptions {
   std::string executionId = "exec";
   std::uint64_t firstSeq = 1;   // events published before the run (intent, plan) take the seqs below
   std::size_t maxParallel = 0;  // 0: no limit
   double simulateLatency = 0;   // builtin agents take estimatedTime x this many seconds
+  TaskObserver* observer = nullptr;  // optional; must outlive the execution
+  // Resuming after a restart: tasks completed before, with their results.
+  // They are not run again; their dependents start as if they had just finished.
+  std::map<std::string, TaskResult> completed;
 };
 
 struct TaskSnapshot {
@@ -119,6 +134,7 @@ class Execution {
   void runTask(std::size_t index, int generation);
   void finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result);
   void skipDependentsLocked(std::size_t index, const std::string& reason);
+  void notifyLocked(std::size_t index);
   void completeIfDoneLocked();
   std::int64_t sinceStartMs(Clock::TimePoint t) const;
 

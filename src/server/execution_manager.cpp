@@ -20,6 +20,53 @@ class BusSink final : public executor::EventSink {
   int failures_ = 0;
 };
 
+// Persists each finished task with what a resumed run needs from it.
+class TaskPersister final : public executor::TaskObserver {
+ public:
+  TaskPersister(store::Store& store, std::string executionId) : store_(store), executionId_(std::move(executionId)) {}
+  void taskFinished(const Task& task, executor::TaskStatus status, int generation, const executor::TaskResult* result,
+                    const std::string& error) override {
+    store::TaskRecord r;
+    r.executionId = executionId_;
+    r.taskId = task.id;
+    r.status = std::string(executor::taskStatusName(status));
+    r.generation = generation;
+    r.error = error;
+    if (result) {
+      r.result = result->summary;
+      r.output = result->output;
+      r.files = result->files;
+      r.canvasPatch = boost::json::object{
+          {"upserts", toJson(result->canvasUpdate)},
+          {"removeNodes", boost::json::array(result->removeNodes.begin(), result->removeNodes.end())}};
+    }
+    (void)store_.saveTask(r);  // a failed write shows on resume as a task to run again
+  }
+
+ private:
+  store::Store& store_;
+  std::string executionId_;
+};
+
+executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
+  executor::TaskResult result;
+  result.summary = r.result;
+  if (r.output.is_object()) result.output = r.output.get_object();
+  result.files = r.files;
+  if (r.canvasPatch.is_object()) {
+    const auto& patch = r.canvasPatch.get_object();
+    if (auto it = patch.find("upserts"); it != patch.end()) {
+      if (auto canvas = canvasFromJson(it->value())) result.canvasUpdate = std::move(*canvas);
+    }
+    if (auto it = patch.find("removeNodes"); it != patch.end() && it->value().is_array()) {
+      for (const auto& n : it->value().get_array()) {
+        if (n.is_string()) result.removeNodes.emplace_back(n.get_string());
+      }
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock)
@@ -44,6 +91,8 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   options.executionId = store::newId("exec");
   options.simulateLatency = r.simulateLatency;
   options.parallel = r.parallel;
+  running->persister = std::make_unique<TaskPersister>(store_, options.executionId);
+  options.observer = running->persister.get();
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
@@ -53,7 +102,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   record.id = options.executionId;
   record.projectId = r.projectId;
   record.request = r.request;
-  record.options = boost::json::object{{"simulateLatency", r.simulateLatency}, {"parallel", r.parallel}};
+  record.options = boost::json::object{{"simulateLatency", r.simulateLatency},
+                                       {"parallel", r.parallel},
+                                       {"stack", boost::json::array(d.analysis().context.userPreferences.begin(),
+                                                                    d.analysis().context.userPreferences.end())},
+                                       {"approach", d.planned().approach}};
   record.intent = toJson(d.analysis().frame);
   record.route = std::string(routeName(d.planned().route));
   record.plan = d.planned().plan;
@@ -62,6 +115,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (auto ok = store_.createExecution(record); !ok) return tl::unexpected(ok.error());
 
   StartedExecution started{options.executionId, d.planned().route, "MISS"};
+  launch(options.executionId, std::move(running));
+  return started;
+}
+
+void ExecutionManager::launch(const std::string& id, std::unique_ptr<Running> running) {
   struct Joiner {
     std::vector<std::thread> threads;
     ~Joiner() {
@@ -70,16 +128,73 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   } finished;  // joins finished watchers when this function returns, after the lock is released
   std::lock_guard lock(mutex_);
   finished.threads.swap(finishedWatchers_);
-  if (shuttingDown_) return fail(ErrorCode::kInternal, "the server is shutting down");
   auto* raw = running.get();
   raw->design->start();
-  const std::string id = options.executionId;
   raw->watcher = std::thread([this, raw, id] {
     raw->design->wait();
     finish(id);
   });
   running_[id] = std::move(running);
-  return started;
+}
+
+Result<std::size_t> ExecutionManager::resumeUnfinished() {
+  auto unfinished = store_.unfinishedExecutions();
+  if (!unfinished) return tl::unexpected(unfinished.error());
+  std::size_t resumed = 0;
+  for (auto& record : *unfinished) {
+    auto last = store_.lastSeq(record.id);
+    if (!last) return tl::unexpected(last.error());
+    auto tail = store_.eventsAfter(record.id, *last > 0 ? *last - 1 : 0, 1);
+    if (!tail) return tl::unexpected(tail.error());
+    if (!tail->empty() && tail->back().type == "executionSummary") {
+      // The run ended before the crash; only its record was not updated.
+      const auto& f = tail->back().fields;
+      bool success = f.contains("success") && f.at("success").is_bool() && f.at("success").get_bool();
+      bool cancelled = f.contains("cancelled") && f.at("cancelled").is_bool() && f.at("cancelled").get_bool();
+      (void)store_.finishExecution(record.id,
+                                   success     ? store::ExecutionStatus::kCompleted
+                                   : cancelled ? store::ExecutionStatus::kCancelled
+                                               : store::ExecutionStatus::kFailed,
+                                   boost::json::value(f), clock_.epochMillis());
+      continue;
+    }
+    engine::ResumeState state;
+    state.request = record.request;
+    if (auto frame = intentFrameFromJson(record.intent)) state.frame = std::move(*frame);
+    state.route = record.route == "STATIC" ? Route::kStatic : Route::kDynamic;
+    state.plan = record.plan;
+    state.baseCanvas = record.baseCanvas;
+    state.lastSeq = *last;
+    double latency = 0, parallel = 0;
+    if (record.options.is_object()) {
+      const auto& o = record.options.get_object();
+      if (auto it = o.find("simulateLatency"); it != o.end() && it->value().is_number()) latency = it->value().to_number<double>();
+      if (auto it = o.find("parallel"); it != o.end() && it->value().is_number()) parallel = it->value().to_number<double>();
+      if (auto it = o.find("approach"); it != o.end() && it->value().is_string()) state.approach = it->value().get_string();
+      if (auto it = o.find("stack"); it != o.end() && it->value().is_array()) {
+        for (const auto& p : it->value().get_array()) {
+          if (p.is_string()) state.preferences.emplace_back(p.get_string());
+        }
+      }
+    }
+    auto tasks = store_.tasks(record.id);
+    if (!tasks) return tl::unexpected(tasks.error());
+    for (const auto& t : *tasks) {
+      if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
+    }
+    auto running = std::make_unique<Running>();
+    running->sink = std::make_unique<BusSink>(bus_);
+    running->persister = std::make_unique<TaskPersister>(store_, record.id);
+    engine::DesignOptions options;
+    options.executionId = record.id;
+    options.simulateLatency = latency;
+    options.parallel = static_cast<std::size_t>(parallel);
+    options.observer = running->persister.get();
+    running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
+    launch(record.id, std::move(running));
+    ++resumed;
+  }
+  return resumed;
 }
 
 void ExecutionManager::finish(const std::string& id) {

@@ -49,6 +49,12 @@ class ExecutionManager {
   // {id, status, request, route, intent, tasks:[...], summary, lastSeq}
   Result<boost::json::value> state(const std::string& executionId);
 
+  // After a restart: continues every execution the store says was running.
+  // Completed tasks are not re-run and the event log continues from its last
+  // seq; one whose log already ended is only marked finished. Returns how many
+  // resumed.
+  Result<std::size_t> resumeUnfinished();
+
   // Cancels everything still running (shutdown) and waits for it to settle.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
@@ -56,10 +62,12 @@ class ExecutionManager {
  private:
   struct Running {
     std::unique_ptr<executor::EventSink> sink;
+    std::unique_ptr<executor::TaskObserver> persister;
     std::unique_ptr<engine::Design> design;
     std::thread watcher;
   };
   void finish(const std::string& id);
+  void launch(const std::string& id, std::unique_ptr<Running> running);
 
   const engine::Engine& engine_;
   store::Store& store_;

@@ -276,6 +276,9 @@ class Server::Impl {
                                       ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
+    auto resumed = manager_.resumeUnfinished();
+    if (!resumed) return tl::unexpected(resumed.error());
+    resumed_ = *resumed;
     net::co_spawn(ioc_, accept(), net::detached);
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
@@ -899,6 +902,7 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   unsigned short port_ = 0;
+  std::size_t resumed_ = 0;
   std::atomic<bool> stopping_{false};
   Metrics metrics_;
   std::mutex streamsMutex_;

@@ -269,6 +269,43 @@ TEST_F(ExecutorTest, ZeroLatencyRunsWithoutTheClockMoving) {
   EXPECT_EQ(ex->summary().totalTimeMs, 0);
 }
 
+class RecordingObserver final : public TaskObserver {
+ public:
+  void taskFinished(const Task& task, TaskStatus status, int, const TaskResult* result, const std::string&) override {
+    finished.emplace_back(task.id, status);
+    if (result) results[task.id] = result->summary;
+  }
+  std::vector<std::pair<std::string, TaskStatus>> finished;
+  std::map<std::string, std::string> results;
+};
+
+TEST_F(ExecutorTest, ResumingSkipsCompletedTasksAndContinuesTheSeq) {
+  RecordingObserver observer;
+  ExecutorOptions options;
+  options.executionId = "exec_r";
+  options.firstSeq = 41;
+  options.observer = &observer;
+  TaskResult done;
+  done.summary = "from before the restart";
+  options.completed = {{"task_1", done}, {"task_7", done}};
+  auto ex = make(example1(), options);
+  ex->start();
+  drive(*ex);
+  auto s = byId(*ex);
+  EXPECT_FALSE(s["task_1"].startedMs);  // not run again
+  EXPECT_EQ(s["task_1"].resultSummary, "from before the restart");
+  EXPECT_EQ(s["task_2"].startedMs, 0);
+  EXPECT_EQ(ex->summary().totalTimeMs, 180000);
+  EXPECT_TRUE(ex->summary().success);
+  auto events = sink.events();
+  EXPECT_EQ(events.front().seq, 41u);
+  EXPECT_TRUE(events.front().fields.at("resumed").as_bool());
+  EXPECT_EQ(events.front().fields.at("taskIds").as_array().size(), 1u);  // task_2 only
+  // The observer heard of every task that ran, before its event went out.
+  EXPECT_EQ(observer.finished.size(), 6u);
+  EXPECT_EQ(observer.results.count("task_8"), 1u);
+}
+
 TEST_F(ExecutorTest, DestroyingARunningExecutionCancelsIt) {
   auto ex = make(example1());
   ex->start();
