@@ -186,7 +186,7 @@ class ArchitectAgent final : public executor::Agent {
 
     if (!step(ctx, "Finalizing architecture diagram...", 0.25)) return cancelled();
     std::vector<codegen::ServiceSpec> specs;
-    for (const auto& s : arch.services) specs.push_back(detail::serviceSpec(env_, s, nullptr));
+    for (const auto& s : arch.services) specs.push_back(detail::serviceSpec(env_, s, nullptr, input.preferences));
     auto compose = env_.generator.dockerCompose(specs);
     if (!compose) return tl::unexpected(compose.error());
     result.files.push_back(std::move(*compose));

@@ -1,8 +1,9 @@
 // code-001: generates a service (models, routes with validation, JWT
-// middleware, tests, package.json), the React frontend (in three iterations,
-// as in the spec), or the integration test suite, from the architecture and
-// schema its ancestors produced. Static-path code tasks get a change plan
-// against the existing service.
+// middleware, tests, package.json or requirements.txt: Node.js + Express, or
+// Python + FastAPI when the run's preferences name Python), the React
+// frontend (in three iterations, as in the spec), or the integration test
+// suite, from the architecture and schema its ancestors produced. Static-path
+// code tasks get a change plan against the existing service.
 
 #include <algorithm>
 #include <sstream>
@@ -53,7 +54,7 @@ class CodeAgent final : public executor::Agent {
   }
 
   Result<executor::TaskResult> service(executor::TaskContext& ctx, const ServicePlan& plan, const Schema* schema) {
-    auto spec = detail::serviceSpec(env_, plan, schema);
+    auto spec = detail::serviceSpec(env_, plan, schema, ctx.input().preferences);
     if (!step(ctx, "Generating models for " + std::to_string(spec.entities.size()) + " table(s)...", 0.3)) {
       return cancelled();
     }
@@ -65,7 +66,11 @@ class CodeAgent final : public executor::Agent {
     executor::TaskResult result;
     result.files = std::move(*files);
     std::size_t routes = 0;
-    for (const auto& f : result.files) routes += f.path.find("/src/routes/") != std::string::npos;
+    for (const auto& f : result.files) {
+      const bool route = f.path.find("/src/routes/") != std::string::npos ||
+                         (f.path.find("/app/routes/") != std::string::npos && !f.path.ends_with("/__init__.py"));
+      routes += route;
+    }
     result.summary = plan.name + " generated: " + std::to_string(result.files.size()) + " files, " +
                      std::to_string(routes) + " route modules over " + std::to_string(spec.entities.size()) + " tables";
     return result;

@@ -178,7 +178,7 @@ class TestAgent final : public executor::Agent {
     std::vector<codegen::ServiceSpec> specs;
     for (const auto& s : arch.services) {
       if (input.frame.intent == Intent::kRemoveComponent && s.nodeId == detail::targetNode(input)) continue;
-      specs.push_back(detail::serviceSpec(env_, s, nullptr));
+      specs.push_back(detail::serviceSpec(env_, s, nullptr, input.preferences));
     }
     executor::TaskResult result;
     if (!specs.empty()) {

@@ -63,8 +63,24 @@ PromptServices servicesInPrompt(const AgentEnvironment& env, std::string_view pr
   return out;
 }
 
-codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema) {
+std::string codeStackFor(const std::vector<std::string>& preferences) {
+  // The backends planner::stackFor knows, so the plan's stated stack and the
+  // generated code agree on which preference wins.
+  static const std::set<std::string> kPython = {"Python", "FastAPI", "Django", "Flask"};
+  static const std::set<std::string> kOtherBackends = {
+      "Node.js", "Express",       "NestJS", "TypeScript", "Go",      "Java", "Spring Boot", "Kotlin",
+      "Rust",    "Ruby on Rails", "Ruby",   "PHP",        "Laravel", ".NET", "Elixir",      "Phoenix"};
+  for (const auto& p : preferences) {
+    if (kPython.count(p)) return codegen::kPythonFastapi;
+    if (kOtherBackends.count(p)) return codegen::kNodeExpress;
+  }
+  return codegen::kNodeExpress;
+}
+
+codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema,
+                                 const std::vector<std::string>& preferences) {
   codegen::ServiceSpec spec;
+  spec.stack = codeStackFor(preferences);
   spec.id = plan.id;
   spec.name = plan.name;
   spec.nodeId = plan.nodeId;

@@ -28,8 +28,16 @@ struct PromptServices {
 PromptServices servicesInPrompt(const AgentEnvironment& env, std::string_view prompt);
 
 // The service spec code generation needs, from the architecture's plan, the
-// schema's tables owned by it (or the catalog's), and the catalog's endpoints.
-codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema);
+// schema's tables owned by it (or the catalog's), the catalog's endpoints, and
+// the stack the run's preferences ask for (codeStackFor).
+codegen::ServiceSpec serviceSpec(const AgentEnvironment& env, const ServicePlan& plan, const Schema* schema,
+                                 const std::vector<std::string>& preferences = {});
+
+// The codegen stack for a run's preferences (canonical names from
+// context::detectStack): the first preference naming a backend language or
+// framework decides; a Python one ("Python", "FastAPI", "Django", "Flask")
+// gives codegen::kPythonFastapi, anything else, or none, kNodeExpress.
+std::string codeStackFor(const std::vector<std::string>& preferences);
 
 // The architecture to use when no arch-001 ancestor produced one: the
 // services of the canvas and the frame, as the catalog describes them.

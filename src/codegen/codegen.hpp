@@ -4,9 +4,13 @@
 // data they are rendered with, never the text itself.
 //
 // Everything generated is valid for its tool: SQL loads into sqlite3 and
-// PostgreSQL, .js passes `node --check`, .jsx parses with esbuild, JSON and
-// YAML parse. The Node.js services run: `npm install && npm start` against a
-// PostgreSQL named by DATABASE_URL, and `npm test` exercises their endpoints.
+// PostgreSQL, .js passes `node --check`, .py compiles with `python3 -m
+// py_compile`, .jsx parses with esbuild, JSON and YAML parse. The Node.js
+// services run: `npm install && npm start` against a PostgreSQL named by
+// DATABASE_URL, and `npm test` exercises their endpoints. The Python services
+// (FastAPI) serve the same routes with the same JSON shapes; their packages
+// are not installed where the generator is tested, so they are compiled there,
+// not run.
 
 #include <filesystem>
 #include <map>
@@ -25,6 +29,10 @@ namespace ymy::codegen {
 
 // A service to generate code for: a catalog service, or one synthesised from a
 // prompt ("wishlists" -> a wishlist service owning a wishlists table).
+// The backend stacks a service can be generated for.
+inline constexpr const char* kNodeExpress = "node-express";      // Node.js 18+, Express 4, pg
+inline constexpr const char* kPythonFastapi = "python-fastapi";  // Python 3.11, FastAPI, Pydantic 2, psycopg 3
+
 struct ServiceSpec {
   std::string id;      // "auth", "catalog", "wishlist"
   std::string name;    // "Auth Service"
@@ -36,6 +44,7 @@ struct ServiceSpec {
   bool issuesTokens = false;         // the auth service: register, login, /auth/me
   bool requiresAuth = true;          // JWT middleware on its write routes
   int port = 3000;
+  std::string stack = kNodeExpress;  // kNodeExpress or kPythonFastapi; anything else is refused
 };
 
 struct FrontendSpec {
@@ -48,11 +57,22 @@ class Generator {
   // Loads every *.mustache under `templateDir` (data/templates).
   static Result<Generator> load(const std::filesystem::path& templateDir);
 
-  // package.json (pinned versions), src/app.js, src/server.js, src/db.js,
-  // src/validation.js, src/middleware/auth.js, src/routes/<entity>.js,
-  // src/routes/auth.js for the token issuer, test/<service>.test.js (node:test),
-  // schema.sql, README.md, .env.example, Dockerfile. Paths are prefixed with
-  // "<nodeId>/".
+  // The files of one service, for spec.stack (an unknown stack is an error
+  // naming it). Paths are prefixed with "<nodeId>/".
+  //
+  // node-express: package.json (pinned versions), src/app.js, src/server.js,
+  // src/db.js, src/validation.js, src/middleware/auth.js,
+  // src/routes/<entity>.js, src/routes/auth.js for the token issuer,
+  // test/<service>.test.js (node:test), schema.sql, README.md, .env.example,
+  // Dockerfile.
+  //
+  // python-fastapi: requirements.txt (== pins), app/main.py, app/config.py,
+  // app/db.py (psycopg 3 pool, schema.sql at start), app/errors.py,
+  // app/models.py (Pydantic models per table), app/validation.py, app/auth.py
+  // (JWT bearer guard; /auth routes for the token issuer),
+  // app/routes/<entity>.py, tests/test_<service>.py (pytest + httpx),
+  // schema.sql, README.md, .env.example, Dockerfile (python:3.11-slim,
+  // uvicorn). Routes, status codes and JSON bodies are the node-express ones.
   Result<std::vector<GeneratedFile>> service(const ServiceSpec& spec) const;
 
   // A React app under "frontend/": package.json, index.html, src/main.jsx,
@@ -66,7 +86,8 @@ class Generator {
   // that appears in two services.
   Result<std::vector<GeneratedFile>> integrationTests(const std::vector<ServiceSpec>& services) const;
 
-  // docker-compose.yml for the services, one PostgreSQL, and the frontend.
+  // docker-compose.yml for the services (each built from its folder and run
+  // the way its stack runs), one PostgreSQL, and the frontend.
   Result<GeneratedFile> dockerCompose(const std::vector<ServiceSpec>& services) const;
 
   // Renders the template `name` (a key of templates_: its path under the

@@ -65,18 +65,33 @@ Result<std::string> Generator::render(const std::string& name, const json::value
   return detail::renderMustache(name, it->second, data);
 }
 
-Result<std::vector<GeneratedFile>> Generator::service(const ServiceSpec& spec) const {
-  if (auto ok = detail::checkService(spec); !ok) return tl::unexpected(ok.error());
-  const json::object view = detail::serviceView(spec);
-  const std::string root = spec.nodeId + "/";
-  std::vector<GeneratedFile> files;
-  auto emit = [&](const std::string& templateName, const std::string& path, const json::value& data) -> Result<void> {
-    auto text = render("node-express/" + templateName, data);
-    if (!text) return tl::unexpected(text.error());
-    files.push_back({root + path, std::move(*text)});
-    return {};
-  };
+namespace {
 
+// Renders "<stack>/<template>" into "<nodeId>/<path>".
+class ServiceFiles {
+ public:
+  ServiceFiles(const Generator& generator, const ServiceSpec& spec, std::string stack)
+      : generator_(generator), root_(spec.nodeId + "/"), stack_(std::move(stack)) {}
+
+  Result<void> emit(const std::string& templateName, const std::string& path, const json::value& data) {
+    auto text = generator_.render(stack_ + "/" + templateName, data);
+    if (!text) return tl::unexpected(text.error());
+    files_.push_back({root_ + path, std::move(*text)});
+    return {};
+  }
+  void add(const std::string& path, std::string content) { files_.push_back({root_ + path, std::move(content)}); }
+  std::vector<GeneratedFile> take() { return std::move(files_); }
+
+ private:
+  const Generator& generator_;
+  std::string root_;
+  std::string stack_;
+  std::vector<GeneratedFile> files_;
+};
+
+Result<std::vector<GeneratedFile>> nodeExpressService(const Generator& generator, const ServiceSpec& spec) {
+  const json::object view = detail::serviceView(spec);
+  ServiceFiles out(generator, spec, kNodeExpress);
   static constexpr Fixed kFiles[] = {
       {"package.json", "package.json"},
       {"README.md", "README.md"},
@@ -92,25 +107,70 @@ Result<std::vector<GeneratedFile>> Generator::service(const ServiceSpec& spec) c
       {"src/middleware/auth.js", "src/middleware/auth.js"},
   };
   for (const auto& f : kFiles) {
-    if (auto ok = emit(f.templateName, f.path, view); !ok) return tl::unexpected(ok.error());
+    if (auto ok = out.emit(f.templateName, f.path, view); !ok) return tl::unexpected(ok.error());
   }
   for (const auto& entity : view.at("crudEntities").as_array()) {
     json::object data =
         merged(entity.as_object(), json::object{{"nodeId", spec.nodeId}, {"requiresAuth", spec.requiresAuth}});
     const std::string path = "src/routes/" + std::string(entity.at("routeFile").as_string()) + ".js";
-    if (auto ok = emit("src/routes/entity.js", path, data); !ok) return tl::unexpected(ok.error());
+    if (auto ok = out.emit("src/routes/entity.js", path, data); !ok) return tl::unexpected(ok.error());
   }
   if (view.at("issuer").is_object()) {
-    if (auto ok = emit("src/routes/auth.js", "src/routes/auth.js", view); !ok) return tl::unexpected(ok.error());
+    if (auto ok = out.emit("src/routes/auth.js", "src/routes/auth.js", view); !ok) return tl::unexpected(ok.error());
   }
   if (!spec.calls.empty()) {
-    if (auto ok = emit("src/services.js", "src/services.js", view); !ok) return tl::unexpected(ok.error());
+    if (auto ok = out.emit("src/services.js", "src/services.js", view); !ok) return tl::unexpected(ok.error());
   }
-  if (auto ok = emit("test/service.test.js", "test/" + spec.nodeId + ".test.js", view); !ok) {
+  if (auto ok = out.emit("test/service.test.js", "test/" + spec.nodeId + ".test.js", view); !ok) {
     return tl::unexpected(ok.error());
   }
-  files.push_back({root + "schema.sql", schemaSql(spec.entities, spec.name + " schema")});
-  return files;
+  out.add("schema.sql", schemaSql(spec.entities, spec.name + " schema"));
+  return out.take();
+}
+
+Result<std::vector<GeneratedFile>> pythonFastapiService(const Generator& generator, const ServiceSpec& spec) {
+  const json::object view = detail::pythonServiceView(spec);
+  ServiceFiles out(generator, spec, kPythonFastapi);
+  static constexpr Fixed kFiles[] = {
+      {"requirements.txt", "requirements.txt"},
+      {"README.md", "README.md"},
+      {"env.example", ".env.example"},
+      {"Dockerfile", "Dockerfile"},
+      {"dockerignore", ".dockerignore"},
+      {"app/__init__.py", "app/__init__.py"},
+      {"app/main.py", "app/main.py"},
+      {"app/config.py", "app/config.py"},
+      {"app/db.py", "app/db.py"},
+      {"app/errors.py", "app/errors.py"},
+      {"app/validation.py", "app/validation.py"},
+      {"app/models.py", "app/models.py"},
+      {"app/auth.py", "app/auth.py"},
+      {"app/routes/__init__.py", "app/routes/__init__.py"},
+  };
+  for (const auto& f : kFiles) {
+    if (auto ok = out.emit(f.templateName, f.path, view); !ok) return tl::unexpected(ok.error());
+  }
+  for (const auto& entity : view.at("crudEntities").as_array()) {
+    json::object data =
+        merged(entity.as_object(), json::object{{"nodeId", spec.nodeId}, {"requiresAuth", spec.requiresAuth}});
+    const std::string path = "app/routes/" + std::string(entity.at("module").as_string()) + ".py";
+    if (auto ok = out.emit("app/routes/entity.py", path, data); !ok) return tl::unexpected(ok.error());
+  }
+  if (!spec.calls.empty()) {
+    if (auto ok = out.emit("app/services.py", "app/services.py", view); !ok) return tl::unexpected(ok.error());
+  }
+  const std::string testFile = "tests/" + std::string(view.at("testModule").as_string()) + ".py";
+  if (auto ok = out.emit("tests/test_service.py", testFile, view); !ok) return tl::unexpected(ok.error());
+  out.add("schema.sql", schemaSql(spec.entities, spec.name + " schema"));
+  return out.take();
+}
+
+}  // namespace
+
+Result<std::vector<GeneratedFile>> Generator::service(const ServiceSpec& spec) const {
+  if (auto ok = detail::checkService(spec); !ok) return tl::unexpected(ok.error());
+  if (spec.stack == kPythonFastapi) return pythonFastapiService(*this, spec);
+  return nodeExpressService(*this, spec);
 }
 
 Result<std::vector<GeneratedFile>> Generator::frontend(const FrontendSpec& spec) const {

@@ -37,8 +37,18 @@ std::string envPrefix(const std::string& nodeId);  // "auth-service" -> "AUTH_SE
 bool isIdentifier(const std::string& name);        // [a-z_][a-z0-9_]*, at most 63 characters
 bool isNodeId(const std::string& id);              // [a-z0-9][a-z0-9-]*, at most 63 characters
 
+// Python names. isPythonKeyword: the hard keywords of Python 3.11 (soft ones
+// such as `match` and `type` are valid names). pythonName: `name` usable as a
+// Python identifier and Pydantic field: a keyword, a name BaseModel already
+// has, or one in its model_ namespace gets a trailing '_' ("class" ->
+// "class_", "json" -> "json_"), a leading '_' (Pydantic would make it
+// private) gets an 'f' before it ("_x" -> "f_x").
+bool isPythonKeyword(const std::string& name);
+std::string pythonName(const std::string& name);
+
 // Text escaped for a context: a JSON/JS double-quoted string literal (with
-// quotes), and HTML text.
+// quotes), and HTML text. A JSON string literal is a Python one too, once the
+// text is sourceText.
 std::string jsString(const std::string& text);
 std::string htmlText(const std::string& text);
 
@@ -64,6 +74,11 @@ Result<void> checkServices(const std::vector<ServiceSpec>& services);
 // code comments, where a newline would end the comment.
 std::string singleLine(std::string text);
 
+// `text` fit for a line of Python source (a `#` comment, a string literal):
+// on one line, without control characters (a NUL byte makes the file
+// uncompilable), invalid UTF-8 replaced by '?'.
+std::string sourceText(const std::string& text);
+
 // The identity tables of a token issuer: users (email, password_hash), and when
 // present refresh tokens and password resets (token_hash, user_id, expires_at).
 struct IdentityTables {
@@ -77,6 +92,10 @@ IdentityTables identityTablesOf(const std::vector<Entity>& entities);
 
 // Everything the node-express templates need for one service.
 boost::json::object serviceView(const ServiceSpec& spec);
+
+// serviceView plus what the python-fastapi templates need: module and model
+// names, Pydantic field declarations, pinned requirements.
+boost::json::object pythonServiceView(const ServiceSpec& spec);
 
 // One entity for the templates; `ownTables` are the tables of the same
 // service (references to others are external).

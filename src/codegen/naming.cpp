@@ -128,6 +128,29 @@ bool isNodeId(const std::string& id) {
   });
 }
 
+bool isPythonKeyword(const std::string& name) {
+  static const std::set<std::string> kKeywords = {
+      "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+      "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+      "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+      "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield"};
+  return kKeywords.count(name) > 0;
+}
+
+std::string pythonName(const std::string& name) {
+  // Attributes of pydantic.BaseModel (v2, with its v1 compatibility methods)
+  // besides the model_* ones: a field of that name would shadow it.
+  static const std::set<std::string> kModelAttributes = {
+      "construct",           "copy",      "dict",      "from_orm", "json",
+      "parse_file",          "parse_obj", "parse_raw", "schema",   "schema_json",
+      "update_forward_refs", "validate"};
+  if (name.empty()) return "f_";
+  if (name[0] == '_') return "f" + name;
+  if (std::isdigit(static_cast<unsigned char>(name[0]))) return "f_" + name;
+  if (isPythonKeyword(name) || name.starts_with("model_") || kModelAttributes.count(name)) return name + "_";
+  return name;
+}
+
 std::string jsString(const std::string& text) { return boost::json::serialize(boost::json::string(text)); }
 
 std::string htmlText(const std::string& text) {
@@ -163,6 +186,10 @@ Result<void> checkService(const ServiceSpec& spec) {
   static const std::set<std::string> kTypes = {"uuid",    "text",    "integer",   "bigint",
                                                "decimal", "boolean", "timestamp", "json"};
   const std::string where = "service '" + spec.id + "'";
+  if (spec.stack != kNodeExpress && spec.stack != kPythonFastapi) {
+    return fail(ErrorCode::kInvalidArgument,
+                where + ": unknown stack '" + spec.stack + "' (known: " + kNodeExpress + ", " + kPythonFastapi + ")");
+  }
   if (!isNodeId(spec.nodeId)) {
     return fail(ErrorCode::kInvalidArgument,
                 where + ": nodeId '" + spec.nodeId + "' must be lowercase letters, digits and '-' (a folder name)");
@@ -239,6 +266,45 @@ std::string singleLine(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
   std::replace(text.begin(), text.end(), '\r', ' ');
   return text;
+}
+
+std::string sourceText(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == '\n' || c == '\r') {
+        out += ' ';
+      } else if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A well-formed UTF-8 sequence is kept whole; anything else becomes '?'.
+    std::size_t length = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+    if (c >= 0xf5) length = 0;
+    bool ok = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
+    if (ok && length >= 3) {
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      if (c == 0xe0 && c1 < 0xa0) ok = false;   // overlong
+      if (c == 0xed && c1 >= 0xa0) ok = false;  // surrogates
+      if (c == 0xf0 && c1 < 0x90) ok = false;   // overlong
+      if (c == 0xf4 && c1 >= 0x90) ok = false;  // above U+10FFFF
+    }
+    if (ok) {
+      const std::string sequence = text.substr(i, length);
+      // U+2028 and U+2029 are line breaks to some readers of the file: a space.
+      out += sequence == "\xe2\x80\xa8" || sequence == "\xe2\x80\xa9" ? std::string(" ") : sequence;
+      i += length;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
 }
 
 IdentityTables identityTablesOf(const std::vector<Entity>& entities) {

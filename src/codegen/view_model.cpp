@@ -31,6 +31,18 @@ constexpr Package kReact{"react", "18.3.1"};
 constexpr Package kReactDom{"react-dom", "18.3.1"};
 constexpr Package kVite{"vite", "5.4.11"};
 constexpr Package kVitePluginReact{"@vitejs/plugin-react", "4.3.4"};
+// The python-fastapi services (requirements.txt, `name==version`). psycopg's
+// binary extra pins psycopg-binary to the same version; nothing needs a
+// compiler on python:3.11-slim.
+constexpr Package kPyFastapi{"fastapi", "0.115.6"};
+constexpr Package kPyUvicorn{"uvicorn", "0.32.1"};
+constexpr Package kPyPydantic{"pydantic", "2.10.4"};
+constexpr Package kPyPsycopg{"psycopg[binary]", "3.2.3"};
+constexpr Package kPyPsycopgPool{"psycopg-pool", "3.2.4"};
+constexpr Package kPyJwt{"PyJWT", "2.10.1"};
+constexpr Package kPyBcrypt{"bcrypt", "4.2.1"};
+constexpr Package kPyHttpx{"httpx", "0.28.1"};
+constexpr Package kPyPytest{"pytest", "8.3.4"};
 
 json::array packages(std::initializer_list<Package> list) {
   json::array out;
@@ -87,7 +99,9 @@ std::string inputFor(const Column& c) {
 
 bool isRequired(const Column& c) { return !c.nullable && c.defaultValue.empty() && !isServerManaged(c); }
 
-std::string singleQuoted(const std::string& s) { return "'" + s + "'"; }  // identifiers only
+std::string singleQuoted(const std::string& s) { return "'" + s + "'"; }    // identifiers only
+std::string doubleQuoted(const std::string& s) { return "\"" + s + "\""; }  // identifiers only
+const char* pyBool(bool b) { return b ? "True" : "False"; }
 
 // The field a test changes to prove updates persist: a plain text column if
 // there is one, otherwise a boolean, an integer or a decimal.
@@ -137,7 +151,12 @@ json::array fieldViews(const Entity& e, const std::set<std::string>& ownTables) 
                                      ? "true"
                                      : "false"},
                    {"hasDefault", !c.defaultValue.empty()},
-                   {"defaultValue", c.defaultValue}};
+                   {"defaultValue", c.defaultValue},
+                   {"requiredPy", pyBool(required)},
+                   {"uniquePy", pyBool(c.unique)},
+                   {"maxLengthPy", limit > 0 ? std::to_string(limit) : "None"},
+                   {"refPy", refTable.empty() ? std::string("None") : doubleQuoted(refTable)},
+                   {"refLocalPy", pyBool(!refTable.empty() && ownTables.count(refTable))}};
     fields.push_back(std::move(f));
   }
   return withLast(std::move(fields));
@@ -189,7 +208,10 @@ json::object entityView(const Entity& e, const std::set<std::string>& ownTables)
                       {"hasUpdatedAtJs", hasUpdatedAt ? "true" : "false"},
                       {"orderBy", orderBy},
                       {"ownerJs", owner.empty() ? std::string("null") : singleQuoted(owner)},
-                      {"updateFieldJs", update.empty() ? std::string("null") : singleQuoted(update)}};
+                      {"updateFieldJs", update.empty() ? std::string("null") : singleQuoted(update)},
+                      {"ownerPy", owner.empty() ? std::string("None") : doubleQuoted(owner)},
+                      {"updateFieldPy", update.empty() ? std::string("None") : doubleQuoted(update)},
+                      {"hasUpdatedAtPy", pyBool(hasUpdatedAt)}};
 }
 
 namespace {
@@ -284,6 +306,120 @@ json::object serviceView(const ServiceSpec& spec) {
                       {"devJwtSecret", kDevJwtSecret}};
 }
 
+namespace {
+
+// The Pydantic type of a writable column: an alias models.py defines.
+std::string pythonTypeOf(const Column& c) {
+  if (c.type == "uuid") return "Uuid";
+  if (c.type == "text") return "Text" + std::to_string(textLimit(c.name));
+  if (c.type == "integer") return "Int32";
+  if (c.type == "bigint") return "Int64";
+  if (c.type == "decimal") return "Numeric";
+  if (c.type == "boolean") return "Bool";
+  if (c.type == "timestamp") return "Timestamp";
+  return c.nullable ? "Json" : "JsonNotNull";
+}
+
+// The writable columns as Pydantic fields. A column whose name cannot be a
+// field ("class", "json", "_x") gets another attribute name and keeps its
+// column name as the alias clients send and receive.
+json::array pythonFields(const Entity& e, std::set<int>& textLimits) {
+  std::set<std::string> taken;
+  for (const auto& c : e.columns) taken.insert(c.name);
+  json::array out;
+  for (const auto& c : e.columns) {
+    if (isServerManaged(c)) continue;
+    std::string attr = pythonName(c.name);
+    if (attr != c.name) {
+      while (taken.count(attr)) attr += '_';
+      taken.insert(attr);
+    }
+    if (c.type == "text") textLimits.insert(textLimit(c.name));
+    const std::string type = pythonTypeOf(c);
+    out.push_back(json::object{{"name", c.name},
+                               {"attr", attr},
+                               {"aliased", attr != c.name},
+                               {"required", isRequired(c)},
+                               {"type", type},
+                               {"optionalType", c.nullable ? "Optional[" + type + "]" : type}});
+  }
+  return withLast(std::move(out));
+}
+
+// Python module and model class names per table, unique within the service.
+struct PythonNames {
+  std::string module;  // app/routes/<module>.py
+  std::string model;   // <model>Create, <model>Update in app/models.py
+};
+
+std::map<std::string, PythonNames> pythonNamesOf(const std::vector<Entity>& entities) {
+  std::set<std::string> modules{"__init__"}, models;
+  std::map<std::string, PythonNames> out;
+  for (const auto& e : entities) {
+    std::string module = pythonName(e.name);
+    while (!modules.insert(module).second) module += '_';
+    std::string model = pascal(e.name);
+    while (!models.insert(model).second) model += '_';
+    out[e.name] = {module, model};
+  }
+  return out;
+}
+
+}  // namespace
+
+json::object pythonServiceView(const ServiceSpec& spec) {
+  json::object view = serviceView(spec);
+  const auto names = pythonNamesOf(spec.entities);
+  std::map<std::string, const Entity*> byName;
+  for (const auto& e : spec.entities) byName[e.name] = &e;
+  std::set<int> textLimits;
+  for (const char* list : {"entities", "crudEntities"}) {
+    for (auto& item : view[list].as_array()) {
+      auto& entity = item.as_object();
+      const std::string table(entity.at("table").as_string());
+      const PythonNames& n = names.at(table);
+      entity["module"] = n.module;
+      entity["routesAlias"] = n.module + "_routes";
+      entity["model"] = n.model;
+      entity["pyFields"] = pythonFields(*byName.at(table), textLimits);
+    }
+  }
+  json::array textTypes;
+  for (int limit : textLimits) {
+    textTypes.push_back(json::object{{"name", "Text" + std::to_string(limit)}, {"limit", std::to_string(limit)}});
+  }
+  const bool isIssuer = view.at("issuer").is_object();
+  if (isIssuer) {
+    auto& issuer = view["issuer"].as_object();
+    issuer["usersModel"] = names.at(std::string(issuer.at("usersTable").as_string())).model;
+  }
+  // A write route to send malformed JSON to: login on the issuer, else the
+  // first table's create.
+  json::value jsonProbe = false;
+  if (isIssuer) {
+    jsonProbe = json::object{{"path", "/auth/login"}};
+  } else if (!view.at("crudEntities").as_array().empty()) {
+    jsonProbe = json::object{{"path", view.at("crudEntities").as_array().front().at("path")}};
+  }
+  std::string testModule = "test_" + spec.nodeId;
+  std::replace(testModule.begin(), testModule.end(), '-', '_');
+  json::array requirements =
+      isIssuer
+          ? packages({kPyFastapi, kPyUvicorn, kPyPydantic, kPyPsycopg, kPyPsycopgPool, kPyJwt, kPyBcrypt, kPyHttpx,
+                      kPyPytest})
+          : packages({kPyFastapi, kPyUvicorn, kPyPydantic, kPyPsycopg, kPyPsycopgPool, kPyJwt, kPyHttpx, kPyPytest});
+  view["name"] = sourceText(spec.name);
+  view["description"] = sourceText(spec.description);
+  view["namePy"] = jsString(sourceText(spec.name));
+  view["descriptionPy"] = jsString(sourceText(spec.description));
+  view["textTypes"] = withLast(std::move(textTypes));
+  view["jsonProbe"] = std::move(jsonProbe);
+  view["testModule"] = testModule;
+  view["requiresAuthPy"] = pyBool(spec.requiresAuth);
+  view["requirements"] = std::move(requirements);
+  return view;
+}
+
 json::object frontendView(const FrontendSpec& spec) {
   json::array services, entities;
   json::value issuer = false;
@@ -353,11 +489,12 @@ json::object composeView(const std::vector<ServiceSpec>& services) {
   std::map<std::string, int> ports;
   for (const auto& s : services) ports[s.nodeId] = s.port;
   for (const auto& s : services) {
+    const bool python = s.stack == kPythonFastapi;
     json::array env;
     auto add = [&env](const std::string& key, const std::string& value) {
       env.push_back(json::object{{"key", key}, {"value", jsString(value)}});
     };
-    add("NODE_ENV", "production");
+    add(python ? "APP_ENV" : "NODE_ENV", "production");
     add("PORT", std::to_string(s.port));
     add("DATABASE_URL", "postgres://app:app@postgres:5432/app");
     env.push_back(json::object{{"key", "JWT_SECRET"}, {"value", jsString("${JWT_SECRET:?set JWT_SECRET}")}});
@@ -365,7 +502,10 @@ json::object composeView(const std::vector<ServiceSpec>& services) {
       auto port = ports.find(call);
       add(envPrefix(call) + "_URL", "http://" + call + ":" + std::to_string(port != ports.end() ? port->second : 3000));
     }
-    views.push_back(json::object{{"nodeId", s.nodeId}, {"port", std::to_string(s.port)}, {"env", std::move(env)}});
+    // Each image starts the service from its Dockerfile's CMD (node
+    // src/server.js; uvicorn on $PORT), so build and PORT are all it takes.
+    views.push_back(json::object{
+        {"nodeId", s.nodeId}, {"port", std::to_string(s.port)}, {"stack", s.stack}, {"env", std::move(env)}});
     frontendEnv.push_back(json::object{{"key", "VITE_" + envPrefix(s.nodeId) + "_URL"},
                                        {"value", jsString("http://localhost:" + std::to_string(s.port))}});
   }

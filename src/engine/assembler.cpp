@@ -38,7 +38,9 @@ executor::Assembly DesignAssembler::assemble(
   for (const auto& f : a.files) {
     a.codeGeneration.linesOfCode += static_cast<int>(f.lineCount());
     auto slash = f.path.find('/');
-    if (slash != std::string::npos && f.path.substr(slash + 1) == "package.json") {
+    // A service folder has a package.json (Node.js) or a requirements.txt (Python).
+    const auto leaf = slash == std::string::npos ? std::string() : f.path.substr(slash + 1);
+    if (leaf == "package.json" || leaf == "requirements.txt") {
       auto folder = f.path.substr(0, slash);
       if (folder != "frontend" && folder != "integration-tests") services.insert(folder);
     }

@@ -198,15 +198,16 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
 }
 
 void ExecutionManager::finish(const std::string& id) {
-  std::unique_ptr<Running> done;
+  Running* running = nullptr;
   {
     std::lock_guard lock(mutex_);
     auto it = running_.find(id);
     if (it == running_.end()) return;
-    done = std::move(it->second);
-    running_.erase(it);
+    running = it->second.get();
   }
-  const auto& ex = done->design->execution();
+  // Persist before the execution leaves running_, so state() always finds it
+  // either live or finished in the store.
+  const auto& ex = running->design->execution();
   const auto& summary = ex.summary();
   (void)store_.saveFiles(id, ex.assembly().files);
   store::ExecutionStatus status = summary.success     ? store::ExecutionStatus::kCompleted
@@ -215,9 +216,13 @@ void ExecutionManager::finish(const std::string& id) {
   boost::json::object fields = toJsonFields(summary);
   fields["canvas"] = toJson(ex.assembly().canvas);
   (void)store_.finishExecution(id, status, fields, clock_.epochMillis());
-  // The watcher thread is this one: hand it to whoever joins.
+  std::unique_ptr<Running> done;
   {
     std::lock_guard lock(mutex_);
+    auto it = running_.find(id);
+    done = std::move(it->second);
+    running_.erase(it);
+    // The watcher thread is this one: hand it to whoever joins.
     finishedWatchers_.push_back(std::move(done->watcher));
   }
   settled_.notify_all();

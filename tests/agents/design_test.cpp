@@ -180,6 +180,31 @@ TEST_F(DesignTest, VariedRequestsProduceValidArtifacts) {
   }
 }
 
+// The preferred stack shapes the code: Python requests get FastAPI services.
+TEST_F(DesignTest, PythonPreferenceGivesPythonServices) {
+  auto [design, events] = run("build a blog platform with comments in Python and Postgres");
+  const auto& ex = design->execution();
+  ASSERT_TRUE(ex.summary().success);
+  std::set<std::string> paths;
+  std::vector<std::string> py;
+  for (const auto& f : ex.assembly().files) {
+    paths.insert(f.path);
+    if (f.path.ends_with(".py")) py.push_back(f.path);
+  }
+  EXPECT_TRUE(paths.count("comment-service/requirements.txt"));
+  EXPECT_TRUE(paths.count("comment-service/app/main.py"));
+  EXPECT_FALSE(paths.count("comment-service/package.json"));
+  EXPECT_EQ(ex.summary().codeGeneration.services, 1);
+  ASSERT_FALSE(py.empty());
+  test::TempDir dir("python-design");
+  test::writeFiles(dir.path(), ex.assembly().files);
+  std::string cmd = "python3 -c \"import py_compile,sys; [py_compile.compile(f, doraise=True) for f in sys.argv[1:]]\"";
+  for (const auto& p : py) cmd += " " + test::shellQuote((dir.path() / p).string());
+  auto r = test::run(cmd, dir.path());
+  EXPECT_EQ(r.exitCode, 0) << r.output;
+  expectValid(ex.assembly().files, "python blog");
+}
+
 // Agents act on their task's prompt: a table the prompt adds appears in the
 // schema and the service that owns it gets endpoints for it.
 TEST_F(DesignTest, EditedSchemaPromptChangesTheSchemaAndTheOwningService) {
