@@ -114,6 +114,9 @@ class Generator {
 std::string schemaSql(const std::vector<Entity>& entities, const std::string& title,
                       const std::map<std::string, std::string>& tableOwners = {});
 
+// A ZIP archive (stored entries) of the files, paths as given.
+std::string zipArchive(const std::vector<GeneratedFile>& files);
+
 // Mermaid flowchart of a canvas ("flowchart LR", one shape per node type).
 std::string mermaid(const Canvas& canvas);
 

@@ -590,9 +590,15 @@ class Server::Impl {
     auto all = store_.files(s[2]);
     if (!all) return fromError(all.error(), req);
     if (s.size() == 4) {
-      if (t.query.count("format") && t.query.at("format") != "json") {
+      const std::string format = t.query.count("format") ? t.query.at("format") : "json";
+      if (format == "zip") {
+        Response res = textResponse(http::status::ok, codegen::zipArchive(*all), "application/zip", req);
+        res.set(http::field::content_disposition, "attachment; filename=\"" + s[2] + ".zip\"");
+        return res;
+      }
+      if (format != "json") {
         return errorResponse(http::status::bad_request, "invalid_argument",
-                             "format '" + t.query.at("format") + "' is not supported here yet (json)", req);
+                             "format '" + format + "' is not supported (json, zip)", req);
       }
       boost::json::array list;
       for (const auto& f : *all) list.push_back(boost::json::object{{"path", f.path}, {"size", f.content.size()}});

@@ -45,6 +45,32 @@ if [ "$code" -ne 1 ] || ! grep -q '"type":"taskCancelled"' "$tmp/rest" || ! tail
   failures=$((failures + 1))
 fi
 
+# serve: SIGTERM stops it gracefully; a running execution is cancelled and its
+# SSE stream ends with the run's summary.
+coproc SERVE { exec "$bin" serve --port 0 --memory; }
+serve_pid=$SERVE_PID
+IFS= read -r line <&"${SERVE[0]}"
+port=$(echo "$line" | sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p')
+if [ -z "$port" ] || ! curl -sf "localhost:$port/healthz" >/dev/null; then
+  echo "FAIL: serve did not come up: $line"; failures=$((failures + 1))
+else
+  exec_id=$(curl -sf -XPOST "localhost:$port/api/design" -d '{"request":"build a blog platform","options":{"simulateLatency":1}}' |
+    sed -n 's|.*"executionId":"\([^"]*\)".*|\1|p')
+  curl -sN --max-time 30 "localhost:$port/api/executions/$exec_id/stream" >"$tmp/sse" &
+  sse_pid=$!
+  until grep -q '"type":"taskStarted"' "$tmp/sse" 2>/dev/null; do
+    curl -sf "localhost:$port/api/executions/$exec_id/events?after=4&wait=5" >/dev/null || break
+  done
+  kill -TERM "$serve_pid"
+  wait "$serve_pid"
+  code=$?
+  wait "$sse_pid"
+  if [ "$code" -ne 0 ] || ! grep -q '"type":"executionSummary"' "$tmp/sse" || ! grep -q '"cancelled":true' "$tmp/sse"; then
+    echo "FAIL: SIGTERM on serve -> exit $code; stream tail:"; tail -c 400 "$tmp/sse"
+    failures=$((failures + 1))
+  fi
+fi
+
 if [ "$failures" -gt 0 ]; then
   echo "$failures check(s) failed"
   exit 1

@@ -10,6 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "model/json_io.hpp"
@@ -260,6 +263,15 @@ TEST_F(ServerTest, AllThreeTransportsSeeTheSameCompleteSequence) {
   auto schema = request(http::verb::get, "/api/executions/" + id + "/files/database/schema.sql");
   EXPECT_EQ(schema.status, 200);
   EXPECT_NE(schema.body.find("CREATE TABLE"), std::string::npos);
+  auto zip = request(http::verb::get, "/api/executions/" + id + "/files?format=zip");
+  ASSERT_EQ(zip.status, 200);
+  auto zipPath = std::filesystem::temp_directory_path() / (id + ".zip");
+  std::ofstream(zipPath, std::ios::binary) << zip.body;
+  // A real reader checks every entry's CRC and lists the schema.
+  std::string check = "python3 -c \"import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; "
+                      "assert 'database/schema.sql' in z.namelist(); print(len(z.namelist()))\" " + zipPath.string();
+  EXPECT_EQ(std::system(check.c_str()), 0);
+  std::filesystem::remove(zipPath);
   auto metrics = request(http::verb::get, "/metrics");
   EXPECT_NE(metrics.body.find("youmeyou_events_published_total"), std::string::npos);
 }
