@@ -12,6 +12,7 @@
 namespace ymy::agents {
 namespace {
 
+using detail::cancelled;
 using detail::step;
 
 CanvasNode node(std::string id, std::string type, std::string label, boost::json::object config = {}) {
@@ -324,8 +325,6 @@ class ArchitectAgent final : public executor::Agent {
     result.summary = std::to_string(findings.size()) + " finding(s) for " + target;
     return result;
   }
-
-  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
 
   const AgentEnvironment& env_;
 };

@@ -15,6 +15,7 @@
 namespace ymy::agents {
 namespace {
 
+using detail::cancelled;
 using detail::step;
 
 bool endsWith(const std::string& s, const char* suffix) { return s.ends_with(suffix); }
@@ -159,8 +160,6 @@ class CodeAgent final : public executor::Agent {
     result.summary = "Change plan for " + target;
     return result;
   }
-
-  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
 
   const AgentEnvironment& env_;
 };

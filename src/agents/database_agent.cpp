@@ -15,6 +15,7 @@
 namespace ymy::agents {
 namespace {
 
+using detail::cancelled;
 using detail::step;
 
 std::string lower(std::string s) {
@@ -203,8 +204,6 @@ class DatabaseAgent final : public executor::Agent {
     }
     return arch.services.empty() ? "core-service" : arch.services.front().nodeId;
   }
-
-  static tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
 
   const AgentEnvironment& env_;
   std::map<std::string, std::pair<const Component*, const Entity*>> tables_;

@@ -10,9 +10,8 @@
 namespace ymy::agents {
 namespace {
 
+using detail::cancelled;
 using detail::step;
-
-tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
 
 // Requests per second one instance sustains by workload, measured for a typical
 // Node.js service on one vCPU (JWT verification and hashing dominate cpu_bound).

@@ -16,6 +16,9 @@ std::string slug(std::string_view text);
 std::string titleCase(std::string_view text);
 bool containsWord(std::string_view haystack, std::string_view needle);  // case-insensitive substring
 
+// What an agent returns when its run was cancelled.
+inline tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }
+
 // Work split into equal steps: progress text, then a share of the simulated time.
 bool step(executor::TaskContext& ctx, std::string text, double fraction);
 
