@@ -180,6 +180,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
   StreamQueue(net::any_io_executor strand, std::size_t limit) : strand_(strand), timer_(strand), limit_(limit) {}
 
   bool deliver(const bus::Published& event) override {
+    bool post = false, accepted = false;
     {
       std::lock_guard lock(mutex_);
       if (closed_) return false;
@@ -187,10 +188,14 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
         overflow_ = true;
       } else {
         queue_.push_back(event);
+        accepted = true;
       }
+      // One wake-up per burst: the writer drains everything queued when it runs.
+      post = !wakePending_;
+      wakePending_ = true;
     }
-    wake();
-    return !overflow_;
+    if (post) wake();
+    return accepted;
   }
 
   void close(std::string reason) {
@@ -199,6 +204,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
       if (closed_) return;
       closed_ = true;
       reason_ = std::move(reason);
+      wakePending_ = true;
     }
     wake();
   }
@@ -230,7 +236,13 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
 
  private:
   void wake() {
-    net::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    net::post(strand_, [self = shared_from_this()] {
+      {
+        std::lock_guard lock(self->mutex_);
+        self->wakePending_ = false;
+      }
+      self->timer_.cancel();
+    });
   }
 
   net::any_io_executor strand_;
@@ -240,6 +252,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
   std::deque<bus::Published> queue_;  // guarded by mutex_
   bool overflow_ = false;             // guarded by mutex_
   bool closed_ = false;               // guarded by mutex_
+  bool wakePending_ = false;          // a wake-up is posted and has not run; guarded by mutex_
   std::string reason_;                // guarded by mutex_
 };
 
