@@ -22,28 +22,12 @@ namespace fs = std::filesystem;
 
 const fs::path kValidateDir = YOUMEYOU_VALIDATE_DIR;
 
-class CodegenGenerator : public ::testing::Test {
+class CodegenGenerator : public test::CodegenFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto c = Catalog::load(test::dataDir() / "catalog" / "catalog.json");
-    ASSERT_TRUE(c) << c.error().message;
-    catalog_ = new Catalog(std::move(*c));
-    auto g = Generator::load(test::dataDir() / "templates");
-    ASSERT_TRUE(g) << g.error().message;
-    generator_ = new Generator(std::move(*g));
-  }
-  static void TearDownTestSuite() {
-    delete generator_;
-    delete catalog_;
-  }
-
   // Every service of the catalog, then two features the catalog does not know.
   static std::vector<ServiceSpec> allServices() {
-    std::vector<ServiceSpec> specs;
     int port = 3001;
-    for (const auto& c : catalog_->components()) {
-      if (c.isService()) specs.push_back(serviceSpecFor(c, *catalog_, port++));
-    }
+    std::vector<ServiceSpec> specs = catalogServices(port);
     specs.push_back(synthesizeService("pet profile", true, port++));
     specs.push_back(synthesizeService("loyalty points", false, port++));
     return specs;
@@ -58,13 +42,7 @@ class CodegenGenerator : public ::testing::Test {
     for (const auto& f : files) out[f.path] = f.content;
     return out;
   }
-
-  static Catalog* catalog_;
-  static Generator* generator_;
 };
-
-Catalog* CodegenGenerator::catalog_ = nullptr;
-Generator* CodegenGenerator::generator_ = nullptr;
 
 std::string joinQuoted(const std::vector<fs::path>& paths) {
   std::string out;

@@ -65,29 +65,13 @@ ServiceSpec oddService(int port) {
   return s;
 }
 
-class CodegenPython : public ::testing::Test {
+class CodegenPython : public test::CodegenFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto c = Catalog::load(test::dataDir() / "catalog" / "catalog.json");
-    ASSERT_TRUE(c) << c.error().message;
-    catalog_ = new Catalog(std::move(*c));
-    auto g = Generator::load(test::dataDir() / "templates");
-    ASSERT_TRUE(g) << g.error().message;
-    generator_ = new Generator(std::move(*g));
-  }
-  static void TearDownTestSuite() {
-    delete generator_;
-    delete catalog_;
-  }
-
   // Every service of the catalog, two features it does not know, and the odd
   // names, all as python-fastapi.
   static std::vector<ServiceSpec> allServices() {
-    std::vector<ServiceSpec> specs;
     int port = 3001;
-    for (const auto& c : catalog_->components()) {
-      if (c.isService()) specs.push_back(serviceSpecFor(c, *catalog_, port++));
-    }
+    std::vector<ServiceSpec> specs = catalogServices(port);
     specs.push_back(synthesizeService("pet profile", true, port++));
     specs.push_back(synthesizeService("loyalty points", false, port++));
     specs.push_back(synthesizeService("3d model", true, port++));
@@ -107,13 +91,7 @@ class CodegenPython : public ::testing::Test {
     for (const auto& f : files) out[f.path] = f.content;
     return out;
   }
-
-  static Catalog* catalog_;
-  static Generator* generator_;
 };
-
-Catalog* CodegenPython::catalog_ = nullptr;
-Generator* CodegenPython::generator_ = nullptr;
 
 // Compiles every file in one python3 process; the output names the failures.
 test::CommandResult pyCompile(const std::vector<fs::path>& files, const fs::path& scratch) {

@@ -14,7 +14,12 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "codegen/codegen.hpp"
+#include "model/catalog.hpp"
 #include "model/generated_file.hpp"
+#include "test_data.hpp"
 
 namespace ymy::test {
 
@@ -106,5 +111,32 @@ inline std::vector<std::filesystem::path> filesEndingWith(const std::filesystem:
   std::sort(out.begin(), out.end());
   return out;
 }
+
+// The shipped catalog and templates, loaded once per test process and shared
+// by the codegen suites.
+class CodegenFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (catalog_) return;
+    auto c = Catalog::load(dataDir() / "catalog" / "catalog.json");
+    ASSERT_TRUE(c) << c.error().message;
+    catalog_ = new Catalog(std::move(*c));
+    auto g = codegen::Generator::load(dataDir() / "templates");
+    ASSERT_TRUE(g) << g.error().message;
+    generator_ = new codegen::Generator(std::move(*g));
+  }
+
+  // Every service of the catalog, on consecutive ports from `port`.
+  static std::vector<codegen::ServiceSpec> catalogServices(int& port) {
+    std::vector<codegen::ServiceSpec> specs;
+    for (const auto& c : catalog_->components()) {
+      if (c.isService()) specs.push_back(codegen::serviceSpecFor(c, *catalog_, port++));
+    }
+    return specs;
+  }
+
+  static inline Catalog* catalog_ = nullptr;
+  static inline codegen::Generator* generator_ = nullptr;
+};
 
 }  // namespace ymy::test
