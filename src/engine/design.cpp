@@ -49,7 +49,7 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   input.baseCanvas = std::move(state.baseCanvas);
   input.preferences = std::move(state.preferences);
   executor::ExecutorOptions exec{options.executionId, state.lastSeq + 1, options.parallel, options.simulateLatency,
-                                 options.observer, std::move(state.completed)};
+                                 options.observer, std::move(state.completed), /*resumed=*/true};
   d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), engine.agents(),
                                                         d->assembler_, clock, sink, std::move(exec));
   return d;

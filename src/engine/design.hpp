@@ -53,6 +53,7 @@ class Design {
   void start();
   void wait() { execution_->wait(); }
   void cancel(std::string reason) { execution_->cancel(std::move(reason)); }
+  void suspend(std::string reason) { execution_->suspend(std::move(reason)); }
 
   const Analysis& analysis() const { return analysis_; }
   const planner::PlanOutcome& planned() const { return planned_; }

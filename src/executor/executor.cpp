@@ -189,7 +189,7 @@ void Execution::start() {
   boost::json::object fields{{"parallelTasks", roots.size()},
                              {"totalTasks", plan_.tasks.size()},
                              {"taskIds", std::move(rootIds)}};
-  if (!options_.completed.empty()) {
+  if (options_.resumed || !options_.completed.empty()) {
     fields["resumed"] = true;
     fields["tasksAlreadyCompleted"] = options_.completed.size();
   }
@@ -201,7 +201,7 @@ void Execution::start() {
 
 void Execution::dispatchLocked(std::vector<std::size_t> ready) {
   waiting_.insert(waiting_.end(), ready.begin(), ready.end());
-  if (cancelled_) return;
+  if (cancelled_ || suspended_) return;
   std::vector<std::size_t> starting;
   while (!waiting_.empty() && (options_.maxParallel == 0 || running_ < options_.maxParallel)) {
     starting.push_back(waiting_.front());
@@ -291,7 +291,15 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
   state.finished = clock_.now();
   const Task& task = plan_.tasks[index];
   std::vector<std::size_t> ready;
-  if (state.cancel.cancelled()) {
+  if (suspended_ && state.cancel.cancelled() && !result) {
+    // Interrupted by a shutdown: it runs again when the execution resumes.
+    state.status = TaskStatus::kPending;
+    state.started.reset();
+    state.finished.reset();
+    completeIfDoneLocked();
+    return;
+  }
+  if (state.cancel.cancelled() && !(suspended_ && result)) {
     state.status = TaskStatus::kCancelled;
     state.error = state.cancel.token().reason();
     notifyLocked(index);
@@ -361,8 +369,30 @@ void Execution::cancel(std::string reason) {
   if (started_) completeIfDoneLocked();
 }
 
+void Execution::suspend(std::string reason) {
+  std::lock_guard lock(mutex_);
+  if (finished_ || cancelled_ || suspended_) return;
+  suspended_ = true;
+  for (auto& state : tasks_) {
+    if (state.status == TaskStatus::kRunning) state.cancel.cancel(reason);
+  }
+  if (started_) completeIfDoneLocked();
+}
+
+bool Execution::suspended() const {
+  std::lock_guard lock(mutex_);
+  return suspended_;
+}
+
 void Execution::completeIfDoneLocked() {
   if (finished_ || !started_) return;
+  if (suspended_) {
+    if (running_ > 0) return;
+    finished_ = true;  // nothing published: the stored state resumes later
+    done_.notify_all();
+    work_.notify_all();
+    return;
+  }
   if (!std::all_of(tasks_.begin(), tasks_.end(), [](const TaskState& s) { return isFinal(s.status); })) return;
 
   std::vector<std::pair<const Task*, const TaskResult*>> results;

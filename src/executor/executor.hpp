@@ -76,6 +76,7 @@ struct ExecutorOptions {
   // Resuming after a restart: tasks completed before, with their results.
   // They are not run again; their dependents start as if they had just finished.
   std::map<std::string, TaskResult> completed;
+  bool resumed = false;  // marks executionStarted with "resumed": true
 };
 
 struct TaskSnapshot {
@@ -105,6 +106,12 @@ class Execution {
   void wait();
   bool finished() const;
   void cancel(std::string reason);
+  // For a server going down: running tasks are told to stop and go back to
+  // pending, nothing new starts, and no summary is published, so the stored
+  // state (completed tasks, the event log) can be resumed later. wait()
+  // returns once no task runs.
+  void suspend(std::string reason);
+  bool suspended() const;
 
   std::vector<TaskSnapshot> snapshot() const;
   // Valid after wait().
@@ -154,6 +161,7 @@ class Execution {
   std::size_t running_ = 0;                     // guarded by mutex_
   std::uint64_t nextSeq_ = 1;                   // guarded by mutex_
   bool started_ = false, finished_ = false, cancelled_ = false;  // guarded by mutex_
+  bool suspended_ = false;                                         // guarded by mutex_
   std::string cancelReason_;                    // guarded by mutex_
   Clock::TimePoint startTime_{};                // guarded by mutex_
   ExecutionSummary summary_;                    // written once, before finished_

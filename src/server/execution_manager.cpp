@@ -206,8 +206,17 @@ void ExecutionManager::finish(const std::string& id) {
     running = it->second.get();
   }
   // Persist before the execution leaves running_, so state() always finds it
-  // either live or finished in the store.
+  // either live or finished in the store. A suspended one stays "running" in
+  // the store: the next start resumes it.
   const auto& ex = running->design->execution();
+  if (ex.suspended()) {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(id);
+    finishedWatchers_.push_back(std::move(it->second->watcher));
+    running_.erase(it);
+    settled_.notify_all();
+    return;
+  }
   const auto& summary = ex.summary();
   (void)store_.saveFiles(id, ex.assembly().files);
   store::ExecutionStatus status = summary.success     ? store::ExecutionStatus::kCompleted
@@ -299,7 +308,7 @@ void ExecutionManager::shutdown(const std::string& reason) {
     std::lock_guard lock(mutex_);
     shuttingDown_ = true;
     for (auto& [id, r] : running_) {
-      r->design->cancel(reason);
+      r->design->suspend(reason);  // completed tasks are stored; the rest resume at the next start
       ids.push_back(id);
     }
   }

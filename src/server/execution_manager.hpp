@@ -55,7 +55,9 @@ class ExecutionManager {
   // resumed.
   Result<std::size_t> resumeUnfinished();
 
-  // Cancels everything still running (shutdown) and waits for it to settle.
+  // Shutdown: suspends everything still running (interrupted tasks go back to
+  // pending, completed ones stay stored) and waits for it to settle; the next
+  // resumeUnfinished() continues them.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
 

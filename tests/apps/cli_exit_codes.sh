@@ -45,12 +45,16 @@ if [ "$code" -ne 1 ] || ! grep -q '"type":"taskCancelled"' "$tmp/rest" || ! tail
   failures=$((failures + 1))
 fi
 
-# serve: SIGTERM stops it gracefully; a running execution is cancelled and its
-# SSE stream ends with the run's summary.
-coproc SERVE { exec "$bin" serve --port 0 --memory; }
-serve_pid=$SERVE_PID
-IFS= read -r line <&"${SERVE[0]}"
-port=$(echo "$line" | sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p')
+# serve: SIGTERM stops it gracefully. A running execution is suspended, not
+# cancelled: streams end with a close reason and no summary, and the next start
+# on the same data resumes it.
+start_serve() {
+  coproc SERVE { exec "$bin" serve --port 0 --data "$tmp/data"; }
+  serve_pid=$SERVE_PID
+  IFS= read -r line <&"${SERVE[0]}"
+  port=$(echo "$line" | sed -n 's|.*http://127.0.0.1:\([0-9]*\).*|\1|p')
+}
+start_serve
 if [ -z "$port" ] || ! curl -sf "localhost:$port/healthz" >/dev/null; then
   echo "FAIL: serve did not come up: $line"; failures=$((failures + 1))
 else
@@ -65,10 +69,20 @@ else
   wait "$serve_pid"
   code=$?
   wait "$sse_pid"
-  if [ "$code" -ne 0 ] || ! grep -q '"type":"executionSummary"' "$tmp/sse" || ! grep -q '"cancelled":true' "$tmp/sse"; then
+  if [ "$code" -ne 0 ] || grep -q '"type":"executionSummary"' "$tmp/sse" || ! grep -q 'event: close' "$tmp/sse"; then
     echo "FAIL: SIGTERM on serve -> exit $code; stream tail:"; tail -c 400 "$tmp/sse"
     failures=$((failures + 1))
   fi
+  start_serve
+  curl -sf "localhost:$port/api/executions/$exec_id/events?after=0&limit=5000" >"$tmp/log.json"
+  curl -sf "localhost:$port/api/executions/$exec_id" >"$tmp/state.json"
+  resumed=$(node -e "const d=require('$tmp/log.json');console.log(d.events.filter(e=>e.resumed===true).length)")
+  state=$(node -e "console.log(require('$tmp/state.json').status)")
+  if [ "$resumed" != 1 ] || [ "$state" != running ]; then
+    echo "FAIL: after a restart the execution is '$state', resumed markers: $resumed"; head -c 600 "$tmp/log.json"; failures=$((failures + 1))
+  fi
+  kill -TERM "$serve_pid"
+  wait "$serve_pid"
 fi
 
 if [ "$failures" -gt 0 ]; then

@@ -306,6 +306,31 @@ TEST_F(ExecutorTest, ResumingSkipsCompletedTasksAndContinuesTheSeq) {
   EXPECT_EQ(observer.results.count("task_8"), 1u);
 }
 
+TEST_F(ExecutorTest, SuspendingLeavesAResumableStateAndPublishesNoSummary) {
+  auto ex = make(example1());
+  ex->start();
+  // Run until task_1 has completed and task_2 is working.
+  clock.waitUntil([&] { return clock.sleepers() == 2; });
+  clock.advance(std::chrono::seconds(45));
+  clock.waitUntil([&] {
+    auto snap = ex->snapshot();
+    return snap[1].status == TaskStatus::kRunning && clock.sleepers() == 2;
+  });
+  ex->suspend("server shutting down");
+  ex->wait();
+  EXPECT_TRUE(ex->suspended());
+  auto s = byId(*ex);
+  EXPECT_EQ(s["task_1"].status, TaskStatus::kCompleted);
+  EXPECT_EQ(s["task_2"].status, TaskStatus::kPending);  // interrupted: runs again on resume
+  EXPECT_EQ(s["task_7"].status, TaskStatus::kPending);
+  EXPECT_EQ(s["task_3"].status, TaskStatus::kPending);
+  auto events = sink.events();
+  for (const auto& e : events) {
+    EXPECT_NE(e.type, "executionSummary");
+    EXPECT_NE(e.type, "taskCancelled");
+  }
+}
+
 TEST_F(ExecutorTest, DestroyingARunningExecutionCancelsIt) {
   auto ex = make(example1());
   ex->start();
