@@ -228,6 +228,7 @@ void ExecutionManager::finish(const std::string& id) {
   std::unique_ptr<Running> done;
   {
     std::lock_guard lock(mutex_);
+    ++finishedByStatus_[std::string(store::executionStatusName(status))];
     auto it = running_.find(id);
     done = std::move(it->second);
     running_.erase(it);
@@ -324,7 +325,10 @@ void ExecutionManager::shutdown(const std::string& reason) {
 
 std::map<std::string, std::size_t> ExecutionManager::countsByStatus() {
   std::lock_guard lock(mutex_);
-  return {{"running", running_.size()}};
+  auto counts = finishedByStatus_;
+  for (const char* s : {"completed", "failed", "cancelled"}) counts.emplace(s, 0);
+  counts["running"] = running_.size();
+  return counts;
 }
 
 }  // namespace ymy::server

@@ -80,6 +80,7 @@ class ExecutionManager {
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_
   std::vector<std::thread> finishedWatchers_;                // guarded by mutex_
   bool shuttingDown_ = false;                                // guarded by mutex_
+  std::map<std::string, std::size_t> finishedByStatus_;     // finished since start, by final state; guarded by mutex_
 };
 
 }  // namespace ymy::server

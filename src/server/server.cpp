@@ -642,6 +642,7 @@ class Server::Impl {
       << "youmeyou_open_connections{transport=\"sse\"} " << metrics_.openSse << "\n"
       << "youmeyou_open_connections{transport=\"websocket\"} " << metrics_.openWebSocket << "\n"
       << "youmeyou_open_connections{transport=\"longpoll\"} " << metrics_.openLongPoll << "\n"
+      << "# HELP youmeyou_executions Executions running now, and finished since start by final state.\n"
       << "# TYPE youmeyou_executions gauge\n";
     for (const auto& [status, n] : counts) m << "youmeyou_executions{state=\"" << status << "\"} " << n << "\n";
     m << "# TYPE youmeyou_events_published_total counter\nyoumeyou_events_published_total " << bus.published << "\n"

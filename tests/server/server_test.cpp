@@ -274,6 +274,8 @@ TEST_F(ServerTest, AllThreeTransportsSeeTheSameCompleteSequence) {
   std::filesystem::remove(zipPath);
   auto metrics = request(http::verb::get, "/metrics");
   EXPECT_NE(metrics.body.find("youmeyou_events_published_total"), std::string::npos);
+  EXPECT_NE(metrics.body.find("youmeyou_executions{state=\"completed\"} 1"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("youmeyou_open_connections{transport=\"websocket\"}"), std::string::npos);
 }
 
 TEST_F(ServerTest, ReconnectStormLosesNothing) {
