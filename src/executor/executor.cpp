@@ -1,5 +1,8 @@
 #include "executor/executor.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <semaphore>
 #include <unordered_map>
@@ -238,6 +241,9 @@ void Execution::wakeWorkersLocked(std::size_t selfTakes) {
 }
 
 void Execution::workerLoop() {
+  // Agents do batch work (generating files); anything latency-sensitive in the
+  // same process (a server's I/O threads) should win the CPU over them.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 5);
   std::unique_lock lock(mutex_);
   for (;;) {
     if (runQueue_.empty()) {
