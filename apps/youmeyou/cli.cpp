@@ -133,7 +133,7 @@ std::string routeLine(const Analysis& a, const planner::PlanOutcome& p, double t
 
 int cmdAnalyze(const Options& o, std::istream& in, std::ostream& out, std::ostream& err) {
   auto l = loadInputs(o, in);
-  if (!l) return error(err, l->request.empty() ? l.error().message : l.error().message, exitFor(l.error()));
+  if (!l) return error(err, l.error().message, exitFor(l.error()));
   auto a = l->engine->analyze(l->request, l->canvas ? &*l->canvas : nullptr, splitList(o.stack));
   if (!a) return error(err, a.error().message, exitFor(a.error()));
   if (o.full) {

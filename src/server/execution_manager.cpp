@@ -6,18 +6,17 @@ namespace ymy::server {
 
 namespace {
 
-// Executor events into the bus: logged, then fanned out.
+// Executor events into the bus: logged, then fanned out. The executor assigns
+// contiguous seqs, so the store refuses an event only when the database
+// fails; such an event is neither logged nor delivered, and a client's next
+// resume reads whatever the log holds.
 class BusSink final : public executor::EventSink {
  public:
   explicit BusSink(bus::EventBus& bus) : bus_(bus) {}
-  void publish(const Event& event) override {
-    if (auto ok = bus_.publish(event); !ok) failures_++;
-  }
-  int failures() const { return failures_; }
+  void publish(const Event& event) override { (void)bus_.publish(event); }
 
  private:
   bus::EventBus& bus_;
-  int failures_ = 0;
 };
 
 // Persists each finished task with what a resumed run needs from it.
@@ -304,13 +303,11 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
 }
 
 void ExecutionManager::shutdown(const std::string& reason) {
-  std::vector<std::string> ids;
   {
     std::lock_guard lock(mutex_);
     shuttingDown_ = true;
     for (auto& [id, r] : running_) {
       r->design->suspend(reason);  // completed tasks are stored; the rest resume at the next start
-      ids.push_back(id);
     }
   }
   // Each watcher finishes its execution and parks its own thread for joining.

@@ -153,15 +153,12 @@ Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std:
   if (it == t.query.end() || it->second.empty()) return fallback;
   std::uint64_t v = 0;
   for (char c : it->second) {
-    if (c < '0' || c > '9' || v > max) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (c < '0' || c > '9' || digit > max || v > (max - digit) / 10) {  // checked before it could overflow
       return fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from 0 to " +
                                                    std::to_string(max));
     }
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > max) {
-    return fail(ErrorCode::kInvalidArgument,
-                "query parameter '" + name + "' must be a whole number from 0 to " + std::to_string(max));
+    v = v * 10 + digit;
   }
   return v;
 }
@@ -289,9 +286,7 @@ class Server::Impl {
                                       ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
-    auto resumed = manager_.resumeUnfinished();
-    if (!resumed) return tl::unexpected(resumed.error());
-    resumed_ = *resumed;
+    if (auto resumed = manager_.resumeUnfinished(); !resumed) return tl::unexpected(resumed.error());
     net::co_spawn(ioc_, accept(), net::detached);
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
@@ -669,13 +664,13 @@ class Server::Impl {
   net::awaitable<Response> longPoll(const Request& req, const Target& t) {
     Gauge open(metrics_.openLongPoll);
     const std::string id = t.segments[2];
-    if (auto record = store_.getExecution(id); !record) co_return fromError(record.error(), req);
     auto after = queryNumber(t, "after", 0, UINT64_MAX / 2);
     if (!after) co_return fromError(after.error(), req);
     auto wait = queryNumber(t, "wait", 0, static_cast<std::uint64_t>(options_.maxLongPollWait.count()));
     if (!wait) co_return fromError(wait.error(), req);
     auto limit = queryNumber(t, "limit", 500, 5000);
     if (!limit) co_return fromError(limit.error(), req);
+    if (auto record = store_.getExecution(id); !record) co_return fromError(record.error(), req);
     // The log answers at once when it has events after `after`; otherwise a
     // subscription is only the wake-up, and the log is read again after it.
     auto events = store_.eventsAfter(id, *after, *limit);
@@ -872,7 +867,6 @@ class Server::Impl {
   void handleClientMessage(const std::string& text, StreamQueue& queue,
                            std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>>& subscriptions) {
     auto reply = [&](boost::json::object o) {
-      Event e;
       bus::Published p{0, std::make_shared<const std::string>(json::compact(o)), false};
       queue.deliver(p);
     };
@@ -922,7 +916,6 @@ class Server::Impl {
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   unsigned short port_ = 0;
-  std::size_t resumed_ = 0;
   std::atomic<bool> stopping_{false};
   Metrics metrics_;
   std::mutex streamsMutex_;
