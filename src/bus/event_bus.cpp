@@ -32,14 +32,12 @@ Result<void> EventBus::publish(const Event& event) {
     c->lastSeqKnown = true;
     if (!c->subscribers.empty()) {
       const Published message = serialize(event);
-      auto& subs = c->subscribers;
-      for (auto it = subs.begin(); it != subs.end();) {
-        if ((*it)->deliver(message)) {
+      for (std::size_t i = c->subscribers.size(); i-- > 0;) {
+        if (c->subscribers[i]->deliver(message)) {
           ++delivered;
-          ++it;
         } else {
           ++dropped;
-          it = subs.erase(it);
+          c->remove(i);  // moves the last (already delivered to) into i
         }
       }
     }
@@ -72,7 +70,7 @@ Result<std::unique_ptr<EventBus::Subscription>> EventBus::subscribe(const std::s
     if (page->size() < kReplayPage) break;
   }
   subscription->replayedThrough_ = cursor;
-  c->subscribers.push_back(std::move(subscriber));
+  c->add(std::move(subscriber));
   return subscription;
 }
 
@@ -85,8 +83,22 @@ void EventBus::unsubscribe(const std::string& executionId, const std::shared_ptr
     c = it->second;
   }
   std::lock_guard lock(c->mutex);
-  auto& subs = c->subscribers;
-  subs.erase(std::remove(subs.begin(), subs.end(), subscriber), subs.end());
+  if (auto it = c->position.find(subscriber.get()); it != c->position.end()) c->remove(it->second);
+}
+
+void EventBus::Channel::add(std::shared_ptr<Subscriber> s) {
+  if (position.count(s.get())) return;
+  position[s.get()] = subscribers.size();
+  subscribers.push_back(std::move(s));
+}
+
+void EventBus::Channel::remove(std::size_t i) {
+  position.erase(subscribers[i].get());
+  if (i + 1 != subscribers.size()) {
+    subscribers[i] = std::move(subscribers.back());
+    position[subscribers[i].get()] = i;
+  }
+  subscribers.pop_back();
 }
 
 EventBus::Subscription::~Subscription() { bus_.unsubscribe(executionId_, subscriber_); }

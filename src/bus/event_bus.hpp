@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/error.hpp"
@@ -89,7 +90,13 @@ class EventBus {
   struct Channel {
     std::mutex mutex;
     std::condition_variable arrived;
-    std::vector<std::shared_ptr<Subscriber>> subscribers;  // guarded by mutex
+    // Guarded by mutex. Unordered: each subscriber's own stream stays in
+    // order, and removal is O(1) (a swap with the last), so thousands of
+    // clients leaving at once do not hold up publishing.
+    std::vector<std::shared_ptr<Subscriber>> subscribers;
+    std::unordered_map<const Subscriber*, std::size_t> position;
+    void add(std::shared_ptr<Subscriber> s);
+    void remove(std::size_t i);
     std::uint64_t lastSeq = 0;                             // guarded by mutex; 0 = not read from the store yet
     bool lastSeqKnown = false;                             // guarded by mutex
   };
