@@ -1,13 +1,17 @@
-// The only translation unit with Boost.Beast and Asio. One strand per
-// connection; each connection is a coroutine that owns its stream. Streaming
-// connections get a bounded queue that the bus fills (under its lock, so the
-// queue only posts a wake-up) and a writer that drains it.
+// The only translation unit with Boost.Beast (websocket.cpp has Asio only).
+// The server runs one single-threaded io_context per thread (a shard); each
+// accepted connection stays on one shard, so its state needs no strand. HTTP
+// connections are coroutines that own their stream. SSE and long poll get a
+// bounded queue that the bus fills (under its lock, so the queue only posts a
+// wake-up); WebSocket connections are handed, after Beast's upgrade, to their
+// shard's ws::Shard, which fans events out as shared frames.
 
 #include "server/server.hpp"
 
 #include <atomic>
 #include <deque>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -24,6 +28,7 @@
 #include "codegen/codegen.hpp"
 #include "model/json_io.hpp"
 #include "server/execution_manager.hpp"
+#include "server/websocket.hpp"
 
 namespace ymy::server {
 
@@ -43,8 +48,9 @@ namespace {
 struct Metrics {
   std::atomic<std::uint64_t> requests{0}, errors4xx{0}, errors5xx{0};
   std::atomic<std::uint64_t> latencyMicros{0};
-  std::atomic<std::int64_t> openHttp{0}, openSse{0}, openWebSocket{0}, openLongPoll{0};
-  std::atomic<std::uint64_t> slowClientsDisconnected{0};
+  std::atomic<std::int64_t> openHttp{0}, openSse{0}, openLongPoll{0};
+  std::atomic<std::uint64_t> slowClientsDisconnected{0};  // SSE; WebSocket counts its own
+  ws::Stats webSocket;
 };
 
 class Gauge {
@@ -171,10 +177,11 @@ Result<boost::json::value> parseBody(const Request& req) {
 // ---- Streaming queue --------------------------------------------------------------
 
 // Filled by the bus (any thread, under the bus's channel lock), drained by the
-// connection's writer on its strand.
+// connection's writer on its shard's thread.
 class StreamQueue final : public bus::Subscriber, public std::enable_shared_from_this<StreamQueue> {
  public:
-  StreamQueue(net::any_io_executor strand, std::size_t limit) : strand_(strand), timer_(strand), limit_(limit) {}
+  StreamQueue(net::any_io_executor executor, std::size_t limit)
+      : executor_(executor), timer_(executor), limit_(limit) {}
 
   bool deliver(const bus::Published& event) override {
     bool post = false, accepted = false;
@@ -207,7 +214,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
   }
 
   enum class Next { kEvents, kHeartbeat, kOverflow, kClosed };
-  // Waits (on the strand) for events, a heartbeat interval, overflow or close.
+  // Waits (on the connection's thread) for events, a heartbeat interval, overflow or close.
   net::awaitable<Next> next(std::vector<bus::Published>& out, std::chrono::steady_clock::duration heartbeat) {
     for (;;) {
       {
@@ -233,7 +240,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
 
  private:
   void wake() {
-    net::post(strand_, [self = shared_from_this()] {
+    net::post(executor_, [self = shared_from_this()] {
       {
         std::lock_guard lock(self->mutex_);
         self->wakePending_ = false;
@@ -242,7 +249,7 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
     });
   }
 
-  net::any_io_executor strand_;
+  net::any_io_executor executor_;
   net::steady_timer timer_;
   const std::size_t limit_;
   std::mutex mutex_;
@@ -257,15 +264,25 @@ class StreamQueue final : public bus::Subscriber, public std::enable_shared_from
 
 // ---- The server ---------------------------------------------------------------------
 
-class Server::Impl {
+class Server::Impl final : public ws::Handler {
+  // One thread's io_context and its WebSocket connections.
+  struct IoShard {
+    net::io_context ioc{1};
+    std::unique_ptr<ws::Shard> ws;  // destroyed before its io_context
+  };
+
  public:
   Impl(ServerOptions options, const engine::Engine& engine, store::Store& store)
-      : options_(std::move(options)),
-        engine_(engine),
-        store_(store),
-        bus_(store),
-        manager_(engine, store, bus_, clock_),
-        acceptor_(ioc_) {}
+      : options_(std::move(options)), engine_(engine), store_(store), bus_(store), manager_(engine, store, bus_, clock_) {
+    const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
+                                options_.idleTimeout};
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+      auto shard = std::make_unique<IoShard>();
+      shard->ws = std::make_unique<ws::Shard>(shard->ioc, wsOptions, *this, metrics_.webSocket);
+      shards_.push_back(std::move(shard));
+    }
+    acceptor_.emplace(shards_.front()->ioc);
+  }
 
   ~Impl() {
     stop("server destroyed");
@@ -277,28 +294,26 @@ class Server::Impl {
     auto address = net::ip::make_address(options_.bind, ec);
     if (ec) return fail(ErrorCode::kInvalidArgument, "cannot bind to '" + options_.bind + "': " + ec.message());
     tcp::endpoint endpoint(address, options_.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
       return fail(ErrorCode::kIo, "cannot listen on " + options_.bind + ":" + std::to_string(options_.port) + ": " +
                                       ec.message());
     }
-    port_ = acceptor_.local_endpoint().port();
+    port_ = acceptor_->local_endpoint().port();
     if (auto resumed = manager_.resumeUnfinished(); !resumed) return tl::unexpected(resumed.error());
-    net::co_spawn(ioc_, accept(), net::detached);
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
-    }
+    net::co_spawn(shards_.front()->ioc, accept(), net::detached);
+    for (auto& shard : shards_) threads_.emplace_back([&ioc = shard->ioc] { ioc.run(); });
     return port_;
   }
 
   void stop(const std::string& reason) {
     if (stopping_.exchange(true)) return;
-    net::post(ioc_, [this] {
+    net::post(shards_.front()->ioc, [this] {
       boost::system::error_code ec;
-      acceptor_.close(ec);
+      acceptor_->close(ec);
     });
     manager_.shutdown(reason);  // executions publish their final events first
     bus_.close();
@@ -308,9 +323,10 @@ class Server::Impl {
       streams.assign(streams_.begin(), streams_.end());
     }
     for (auto& s : streams) s->close(reason);
-    // Streams send their close frames on their strands; plain keep-alive
-    // connections are cut when the context stops.
-    net::post(ioc_, [this] { shutdownTimer(); });
+    for (auto& shard : shards_) shard->ws->closeAll(reason);
+    // Streams send their close frames on their shards; plain keep-alive
+    // connections are cut when the contexts stop.
+    net::post(shards_.front()->ioc, [this] { shutdownTimer(); });
   }
 
   void wait() {
@@ -322,23 +338,26 @@ class Server::Impl {
 
  private:
   void shutdownTimer() {
-    auto timer = std::make_shared<net::steady_timer>(ioc_, std::chrono::milliseconds(500));
-    timer->async_wait([this, timer](boost::system::error_code) { ioc_.stop(); });
+    auto timer = std::make_shared<net::steady_timer>(shards_.front()->ioc, std::chrono::milliseconds(500));
+    timer->async_wait([this, timer](boost::system::error_code) {
+      for (auto& shard : shards_) shard->ioc.stop();
+    });
   }
 
+  // Connections go round-robin to the shards.
   net::awaitable<void> accept() {
-    for (;;) {
-      auto strand = net::make_strand(ioc_);
-      auto [ec, socket] = co_await acceptor_.async_accept(strand, nothrow);
+    for (std::size_t next = 0;; ++next) {
+      IoShard& shard = *shards_[next % shards_.size()];
+      auto [ec, socket] = co_await acceptor_->async_accept(shard.ioc, nothrow);
       if (ec) {
-        if (!acceptor_.is_open()) co_return;
+        if (!acceptor_->is_open()) co_return;
         continue;
       }
-      net::co_spawn(strand, session(std::move(socket)), net::detached);
+      net::co_spawn(shard.ioc, session(shard, std::move(socket)), net::detached);
     }
   }
 
-  net::awaitable<void> session(tcp::socket socket) {
+  net::awaitable<void> session(IoShard& shard, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     Gauge open(metrics_.openHttp);
@@ -380,7 +399,7 @@ class Server::Impl {
                                                "/stream is a WebSocket endpoint", req));
           break;
         }
-        co_await serveWebSocket(std::move(stream), std::move(req), target);
+        co_await serveWebSocket(shard, std::move(stream), buffer, std::move(req), target);
         co_return;
       }
       if (req.method() == http::verb::get && target.segments.size() == 4 && target.segments[0] == "api" &&
@@ -635,7 +654,7 @@ class Server::Impl {
       << "# TYPE youmeyou_open_connections gauge\n"
       << "youmeyou_open_connections{transport=\"http\"} " << metrics_.openHttp << "\n"
       << "youmeyou_open_connections{transport=\"sse\"} " << metrics_.openSse << "\n"
-      << "youmeyou_open_connections{transport=\"websocket\"} " << metrics_.openWebSocket << "\n"
+      << "youmeyou_open_connections{transport=\"websocket\"} " << metrics_.webSocket.open << "\n"
       << "youmeyou_open_connections{transport=\"longpoll\"} " << metrics_.openLongPoll << "\n"
       << "# HELP youmeyou_executions Executions running now, and finished since start by final state.\n"
       << "# TYPE youmeyou_executions gauge\n";
@@ -643,8 +662,13 @@ class Server::Impl {
     m << "# TYPE youmeyou_events_published_total counter\nyoumeyou_events_published_total " << bus.published << "\n"
       << "# TYPE youmeyou_events_delivered_total counter\nyoumeyou_events_delivered_total " << bus.delivered << "\n"
       << "# TYPE youmeyou_events_dropped_total counter\nyoumeyou_events_dropped_total " << bus.dropped << "\n"
+      << "# HELP youmeyou_websocket_frames_sent_total WebSocket frames written; with the write count, shows batching.\n"
+      << "# TYPE youmeyou_websocket_frames_sent_total counter\nyoumeyou_websocket_frames_sent_total "
+      << metrics_.webSocket.framesSent << "\n"
+      << "# TYPE youmeyou_websocket_writes_total counter\nyoumeyou_websocket_writes_total " << metrics_.webSocket.writeCalls
+      << "\n"
       << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
-      << metrics_.slowClientsDisconnected << "\n";
+      << metrics_.slowClientsDisconnected + metrics_.webSocket.slowDisconnected << "\n";
     return m.str();
   }
 
@@ -769,107 +793,26 @@ class Server::Impl {
     closeQueue(queue);
   }
 
-  net::awaitable<void> serveWebSocket(beast::tcp_stream stream, Request req, const Target& t) {
-    Gauge open(metrics_.openWebSocket);
+  // Beast does the upgrade (it checks the request and answers it); then the
+  // socket goes to the shard's WebSocket connections.
+  net::awaitable<void> serveWebSocket(IoShard& shard, beast::tcp_stream stream, beast::flat_buffer& buffer, Request req,
+                                      const Target& t) {
     const std::string clientId = t.query.count("clientId") && !t.query.at("clientId").empty()
                                      ? t.query.at("clientId").substr(0, 128)
                                      : store::newId("client");
-    websocket::stream<beast::tcp_stream> ws(std::move(stream));
-    ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), options_.idleTimeout, true});
-    // Beast fails the connection (leaving the rest unread, so the peer may see a
-    // reset) past the hard cap; up to it, messages are read whole and refused
-    // with a proper 1009 close when over the limit.
-    ws.read_message_max(options_.maxWebSocketMessageBytes * 16);
-    auto [aec] = co_await ws.async_accept(req, nothrow);
-    if (aec) co_return;
-    auto queue = openQueue(co_await net::this_coro::executor);
-    std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>> subscriptions;
-    std::string hello = json::compact(boost::json::object{{"type", "connected"}, {"clientId", clientId}});
-    ws.text(true);
-    auto [hec, hn] = co_await ws.async_write(net::buffer(hello), nothrow);
-    if (hec) {
-      closeQueue(queue);
-      co_return;
-    }
-    bool done = false;
-    websocket::close_reason closeWith{websocket::close_code::normal};
-
-    // The writer drains the queue; the reader handles subscribe/unsubscribe.
-    auto writer = [&]() -> net::awaitable<void> {
-      std::vector<bus::Published> events;
-      while (!done) {
-        auto next = co_await queue->next(events, options_.heartbeat);
-        if (done) break;
-        if (next == StreamQueue::Next::kEvents) {
-          for (const auto& e : events) {
-            auto [ec, n] = co_await ws.async_write(net::buffer(*e.json), nothrow);
-            if (ec) {
-              done = true;
-              break;
-            }
-          }
-        } else if (next == StreamQueue::Next::kHeartbeat) {
-          continue;  // Beast's keep-alive pings run on the idle timeout
-        } else {
-          if (next == StreamQueue::Next::kOverflow) {
-            ++metrics_.slowClientsDisconnected;
-            closeWith = websocket::close_reason(websocket::close_code::policy_error,
-                                                "send queue full: the client is not reading");
-          } else if (closeWith.code == websocket::close_code::normal) {
-            // The reader may already have chosen the code (bad payload, too big).
-            closeWith = websocket::close_reason(websocket::close_code::going_away, queue->reason());
-          }
-          done = true;
-        }
-      }
-      beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(5));
-      co_await ws.async_close(closeWith, nothrow);
-    };
-    auto reader = [&]() -> net::awaitable<void> {
-      beast::flat_buffer buffer;
-      while (!done) {
-        auto [ec, n] = co_await ws.async_read(buffer, nothrow);
-        if (ec) {
-          if (ec == websocket::error::message_too_big) {
-            closeWith = websocket::close_reason(websocket::close_code::too_big, "message larger than " +
-                                                std::to_string(options_.maxWebSocketMessageBytes) + " bytes");
-          }
-          done = true;
-          queue->close(closeWith.reason.empty() ? std::string("connection closed")
-                                                : std::string(closeWith.reason.data(), closeWith.reason.size()));
-          break;
-        }
-        if (!ws.got_text()) {
-          closeWith = websocket::close_reason(websocket::close_code::bad_payload, "expected JSON text messages");
-          done = true;
-          queue->close("binary message");
-          break;
-        }
-        if (buffer.size() > options_.maxWebSocketMessageBytes) {
-          closeWith = websocket::close_reason(websocket::close_code::too_big, "message larger than " +
-                                              std::to_string(options_.maxWebSocketMessageBytes) + " bytes");
-          done = true;
-          queue->close("message too big");
-          break;
-        }
-        std::string text = beast::buffers_to_string(buffer.data());
-        buffer.consume(buffer.size());
-        handleClientMessage(text, *queue, subscriptions);
-      }
-    };
-    using namespace net::experimental::awaitable_operators;
-    co_await (writer() && reader());
-    subscriptions.clear();
-    closeQueue(queue);
+    websocket::stream<beast::tcp_stream> upgrade(std::move(stream));
+    beast::get_lowest_layer(upgrade).expires_after(options_.readTimeout);
+    auto [ec] = co_await upgrade.async_accept(req, nothrow);
+    if (ec) co_return;
+    beast::get_lowest_layer(upgrade).expires_never();
+    const std::string leftover = beast::buffers_to_string(buffer.data());  // bytes sent right after the request
+    shard.ws->adopt(beast::get_lowest_layer(upgrade).release_socket(), clientId,
+                    json::compact(boost::json::object{{"type", "connected"}, {"clientId", clientId}}), leftover);
   }
 
   // {"type":"subscribe","executionId":...,"after":SEQ} / {"type":"unsubscribe",...} / {"type":"ping"}
-  void handleClientMessage(const std::string& text, StreamQueue& queue,
-                           std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>>& subscriptions) {
-    auto reply = [&](boost::json::object o) {
-      bus::Published p{0, std::make_shared<const std::string>(json::compact(o)), false};
-      queue.deliver(p);
-    };
+  void onText(ws::Connection& connection, std::string_view text) override {
+    auto reply = [&](const boost::json::object& o) { connection.sendText(json::compact(o)); };
     auto parsed = json::parse(text, "message");
     if (!parsed) {
       reply({{"type", "error"}, {"message", parsed.error().message}});
@@ -885,6 +828,7 @@ class Server::Impl {
       return;
     }
     auto [type, executionId, after] = *message;
+    auto& subscriptions = connection.subscriptions();
     if (type == "ping") {
       reply({{"type", "pong"}});
     } else if (type == "subscribe") {
@@ -893,7 +837,7 @@ class Server::Impl {
         return;
       }
       subscriptions.erase(executionId);  // a re-subscribe replaces the old one
-      auto sub = bus_.subscribe(executionId, after, queue.shared_from_this());
+      auto sub = bus_.subscribe(executionId, after, connection.shared_from_this());
       if (!sub) {
         reply({{"type", "error"}, {"executionId", executionId}, {"message", sub.error().message}});
         return;
@@ -912,12 +856,12 @@ class Server::Impl {
   SystemClock clock_;
   bus::EventBus bus_;
   ExecutionManager manager_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  Metrics metrics_;
+  std::vector<std::unique_ptr<IoShard>> shards_;
+  std::optional<tcp::acceptor> acceptor_;  // on the first shard
   std::vector<std::thread> threads_;
   unsigned short port_ = 0;
   std::atomic<bool> stopping_{false};
-  Metrics metrics_;
   std::mutex streamsMutex_;
   std::set<std::shared_ptr<StreamQueue>> streams_;  // guarded by streamsMutex_
 };

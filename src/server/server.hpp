@@ -19,13 +19,13 @@ namespace ymy::server {
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   unsigned short port = 4000;  // 0 picks a free port
-  std::size_t threads = 2;
+  std::size_t threads = 2;  // one io_context per thread; connections are spread over them
   std::size_t maxHeaderBytes = 16 * 1024;
   std::size_t maxBodyBytes = 1024 * 1024;
   std::size_t maxWebSocketMessageBytes = 64 * 1024;
   std::chrono::seconds readTimeout{30};          // a request must arrive within this
-  std::chrono::seconds idleTimeout{30 * 60};     // streams with no client traffic (the spec's 30 minutes)
-  std::chrono::seconds heartbeat{15};            // SSE comments and WebSocket pings
+  std::chrono::milliseconds idleTimeout{30 * 60'000};  // WebSockets with no client traffic, pongs included (the spec's 30 minutes)
+  std::chrono::milliseconds heartbeat{15'000};         // SSE comments and WebSocket pings
   std::size_t streamQueueLimit = 8192;           // messages queued per streaming connection
   std::chrono::seconds maxLongPollWait{60};
 };

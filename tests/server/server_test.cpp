@@ -231,7 +231,9 @@ TEST_F(ServerTest, BadRequestsGetClearErrorsAndNothingBreaks) {
     auto r = request(c.method, c.target, c.body);
     EXPECT_EQ(r.status, c.status) << c.target << " " << c.body.substr(0, 60) << " -> " << r.body;
     EXPECT_NE(r.body.find(c.message), std::string::npos) << r.body;
-    if (c.status < 500) EXPECT_TRUE(r.json().as_object().contains("error")) << r.body;
+    if (c.status < 500) {
+      EXPECT_TRUE(r.json().as_object().contains("error")) << r.body;
+    }
   }
   EXPECT_EQ(request(http::verb::get, "/healthz").status, 200);  // still serving
 }
@@ -341,6 +343,121 @@ TEST_F(ServerTest, WebSocketProtocolErrors) {
     EXPECT_EQ(ec, websocket::error::closed);
     EXPECT_EQ(c.ws.reason().code, websocket::close_code::too_big);
   }
+}
+
+// A raw socket that speaks just enough WebSocket for the tests below.
+struct RawClient {
+  net::io_context ioc;
+  tcp::socket socket{ioc};
+  explicit RawClient(unsigned short port, const std::string& extra = "") {
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    net::write(socket, net::buffer("GET /stream?clientId=raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                   "Sec-WebSocket-Version: 13\r\n\r\n" +
+                                   extra));
+    timeval guard{20, 0};  // a broken server fails the test instead of hanging it
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  }
+  // Everything until the server closes the connection (or the guard expires).
+  std::string readToEnd() {
+    std::string all;
+    char buffer[4096];
+    boost::system::error_code ec;
+    while (!ec) all.append(buffer, socket.read_some(net::buffer(buffer), ec));
+    return all;
+  }
+  // Server frames after the upgrade response: {opcode, payload}.
+  static std::vector<std::pair<int, std::string>> frames(const std::string& bytes) {
+    std::vector<std::pair<int, std::string>> out;
+    std::size_t i = bytes.find("\r\n\r\n");
+    if (i == std::string::npos) return out;
+    i += 4;
+    while (i + 2 <= bytes.size()) {
+      const int opcode = static_cast<unsigned char>(bytes[i]) & 0x0F;
+      std::size_t length = static_cast<unsigned char>(bytes[i + 1]) & 0x7F, header = 2;
+      if (length == 126) {
+        length = (static_cast<unsigned char>(bytes[i + 2]) << 8) | static_cast<unsigned char>(bytes[i + 3]);
+        header = 4;
+      }
+      if (i + header + length > bytes.size()) break;
+      out.emplace_back(opcode, bytes.substr(i + header, length));
+      i += header + length;
+    }
+    return out;
+  }
+  static std::string masked(const std::string& text) {  // a text frame with a zero mask
+    std::string f = "\x81";
+    f.push_back(static_cast<char>(0x80 | text.size()));
+    f.append(4, '\0');
+    return f + text;
+  }
+};
+
+TEST_F(ServerTest, HeartbeatsKeepAnsweringClientsAliveAndSilentOnesAreClosed) {
+  ServerOptions options;
+  options.heartbeat = std::chrono::milliseconds(40);
+  options.idleTimeout = std::chrono::milliseconds(300);
+  startServer(options);
+
+  // A client that answers pings (Beast does) outlives the idle timeout.
+  WsClient alive(port_);
+  alive.read();
+  int pings = 0;
+  alive.ws.control_callback([&](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::ping) ++pings;
+  });
+  beast::flat_buffer b;
+  bool closed = false;
+  alive.ws.async_read(b, [&](boost::system::error_code ec, std::size_t) { closed = static_cast<bool>(ec); });
+  alive.ioc.run_for(std::chrono::milliseconds(900));  // three idle timeouts
+  EXPECT_GE(pings, 5);
+  EXPECT_FALSE(closed);
+
+  // A client that never answers gets pings, then a close frame naming the reason.
+  RawClient silent(port_);
+  auto frames = RawClient::frames(silent.readToEnd());
+  ASSERT_GE(frames.size(), 3u);
+  EXPECT_EQ(frames.front().first, 1);  // {"type":"connected"}
+  EXPECT_EQ(frames[1].first, 9);       // ping
+  const auto& close = frames.back();
+  ASSERT_EQ(close.first, 8);
+  ASSERT_GE(close.second.size(), 2u);
+  EXPECT_EQ((static_cast<unsigned char>(close.second[0]) << 8) | static_cast<unsigned char>(close.second[1]), 1001);
+  EXPECT_NE(close.second.find("idle"), std::string::npos) << close.second;
+}
+
+TEST_F(ServerTest, PingsAreAnsweredAndFramesSentWithTheUpgradeAreRead) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  const auto all = followByLongPoll(id);
+
+  WsClient c(port_);
+  c.read();
+  std::string pong;
+  c.ws.control_callback([&](websocket::frame_type kind, beast::string_view payload) {
+    if (kind == websocket::frame_type::pong) pong = std::string(payload);
+  });
+  c.ws.ping("are-you-there");
+  c.send({{"type", "ping"}});  // the JSON ping's reply comes after the control pong
+  EXPECT_EQ(c.read().at("type").as_string(), "pong");
+  EXPECT_EQ(pong, "are-you-there");
+
+  // A subscribe pipelined right behind the upgrade request is not lost.
+  RawClient raw(port_, RawClient::masked("{\"type\":\"subscribe\",\"executionId\":\"" + id + "\",\"after\":0}"));
+  std::string bytes;
+  char buffer[4096];
+  while (bytes.find("executionSummary") == std::string::npos) {
+    boost::system::error_code ec;
+    bytes.append(buffer, raw.socket.read_some(net::buffer(buffer), ec));
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  std::vector<std::uint64_t> seqs;
+  for (const auto& [opcode, payload] : RawClient::frames(bytes)) {
+    auto v = json::parse(payload, "frame");
+    ASSERT_TRUE(v) << payload;
+    if (v->as_object().contains("seq")) seqs.push_back(v->at("seq").to_number<std::uint64_t>());
+  }
+  EXPECT_EQ(seqs, all);
 }
 
 TEST_F(ServerTest, AClientThatCannotKeepUpIsCutOffWithAReason) {
