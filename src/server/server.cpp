@@ -8,7 +8,10 @@
 
 #include "server/server.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <iomanip>
 #include <deque>
 #include <map>
 #include <optional>
@@ -45,9 +48,66 @@ namespace {
 
 // ---- Metrics ------------------------------------------------------------------
 
+// Request durations as a Prometheus histogram, without locks.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<double, 14> kBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+  void observe(std::chrono::steady_clock::duration d) {
+    const double seconds = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    sumMicros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  }
+  void write(std::ostream& out, std::string_view name, std::string_view label) const {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= kBounds.size(); ++i) {
+      cumulative += buckets_[i].load(std::memory_order_relaxed);
+      out << name << "_bucket{" << label << ",le=\"";
+      if (i < kBounds.size()) {
+        out << kBounds[i];
+      } else {
+        out << "+Inf";
+      }
+      out << "\"} " << cumulative << "\n";
+    }
+    out << name << "_sum{" << label << "} " << static_cast<double>(sumMicros_.load()) / 1e6 << "\n"
+        << name << "_count{" << label << "} " << cumulative << "\n";
+  }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};  // the last is +Inf
+  std::atomic<std::uint64_t> sumMicros_{0};
+};
+
+// What /metrics labels a request with: the route, never the ids in it.
+constexpr std::array<const char*, 12> kRoutes{"healthz", "metrics",    "projects", "project", "canvas", "export",
+                                              "design",  "execution", "cancel",   "files",   "events", "other"};
+
+std::size_t routeIndex(const std::vector<std::string>& s) {
+  auto at = [&](std::size_t i, std::string_view v) { return s.size() > i && s[i] == v; };
+  auto route = [](std::string_view name) {
+    return static_cast<std::size_t>(std::find(kRoutes.begin(), kRoutes.end(), name) - kRoutes.begin());
+  };
+  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) return route(s[0]);
+  if (!at(0, "api")) return route("other");
+  if (at(1, "design") && s.size() == 2) return route("design");
+  if (at(1, "projects")) {
+    if (s.size() == 2) return route("projects");
+    if (s.size() == 3) return route("project");
+    if (s.size() == 4 && (s[3] == "canvas" || s[3] == "export")) return route(s[3]);
+  }
+  if (at(1, "executions")) {
+    if (s.size() == 3) return route("execution");
+    if (s.size() >= 4 && (s[3] == "cancel" || s[3] == "files" || s[3] == "events")) return route(s[3]);
+  }
+  return route("other");
+}
+
 struct Metrics {
   std::atomic<std::uint64_t> requests{0}, errors4xx{0}, errors5xx{0};
-  std::atomic<std::uint64_t> latencyMicros{0};
+  std::array<LatencyHistogram, kRoutes.size()> latency;  // by route; streams are not timed
   std::atomic<std::int64_t> openHttp{0}, openSse{0}, openLongPoll{0};
   std::atomic<std::uint64_t> slowClientsDisconnected{0};  // SSE; WebSocket counts its own
   ws::Stats webSocket;
@@ -414,8 +474,7 @@ class Server::Impl final : public ws::Handler {
       } else {
         res = handle(req, target);
       }
-      metrics_.latencyMicros += static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+      metrics_.latency[routeIndex(target.segments)].observe(std::chrono::steady_clock::now() - started);
       const bool keepAlive = res.keep_alive();
       if (!co_await write(stream, std::move(res))) break;
       if (!keepAlive) break;
@@ -648,10 +707,15 @@ class Server::Impl final : public ws::Handler {
       << "# TYPE youmeyou_http_errors_total counter\n"
       << "youmeyou_http_errors_total{class=\"4xx\"} " << metrics_.errors4xx << "\n"
       << "youmeyou_http_errors_total{class=\"5xx\"} " << metrics_.errors5xx << "\n"
-      << "# TYPE youmeyou_http_request_duration_seconds summary\n"
-      << "youmeyou_http_request_duration_seconds_sum " << static_cast<double>(metrics_.latencyMicros) / 1e6 << "\n"
-      << "youmeyou_http_request_duration_seconds_count " << metrics_.requests << "\n"
-      << "# TYPE youmeyou_open_connections gauge\n"
+      << "# HELP youmeyou_http_request_duration_seconds Time from a request read to its response ready, by route "
+         "(long polls include their wait).\n"
+      << "# TYPE youmeyou_http_request_duration_seconds histogram\n";
+    for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+      m << std::setprecision(6);
+      metrics_.latency[i].write(m, "youmeyou_http_request_duration_seconds",
+                                std::string("route=\"") + kRoutes[i] + "\"");
+    }
+    m << "# TYPE youmeyou_open_connections gauge\n"
       << "youmeyou_open_connections{transport=\"http\"} " << metrics_.openHttp << "\n"
       << "youmeyou_open_connections{transport=\"sse\"} " << metrics_.openSse << "\n"
       << "youmeyou_open_connections{transport=\"websocket\"} " << metrics_.webSocket.open << "\n"

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "model/json_io.hpp"
@@ -279,6 +280,21 @@ TEST_F(ServerTest, AllThreeTransportsSeeTheSameCompleteSequence) {
   EXPECT_NE(metrics.body.find("youmeyou_events_published_total"), std::string::npos);
   EXPECT_NE(metrics.body.find("youmeyou_executions{state=\"completed\"} 1"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("youmeyou_open_connections{transport=\"websocket\"}"), std::string::npos);
+  // Latency histograms by route, never by id: one design request, three files requests, and
+  // cumulative buckets ending in +Inf.
+  EXPECT_NE(metrics.body.find("youmeyou_http_request_duration_seconds_count{route=\"design\"} 1\n"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("youmeyou_http_request_duration_seconds_bucket{route=\"files\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_EQ(metrics.body.find(id), std::string::npos);
+  std::uint64_t previous = 0;
+  std::istringstream lines(metrics.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("youmeyou_http_request_duration_seconds_bucket{route=\"files\"", 0) != 0) continue;
+    const std::uint64_t n = std::stoull(line.substr(line.rfind(' ') + 1));
+    EXPECT_GE(n, previous) << line;
+    previous = n;
+  }
 }
 
 TEST_F(ServerTest, ReconnectStormLosesNothing) {
