@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,6 +66,18 @@ class TaskContext {
   virtual void cpuBound(const std::function<void()>& work) = 0;
 };
 
+// What flows between tasks, for impact analysis when a step is modified: the
+// items a task's result defines and the items it is built from, as strings
+// such as "table:product-catalog-service/recommendations" or
+// "api:auth-service". A consumed item matches every produced item it is a
+// prefix of ("table:auth-service/" covers all of that service's tables).
+struct TaskFlow {
+  bool known = false;               // false: the agent cannot tell, so dependents count as impacted
+  std::set<std::string> produces;   // what the result defines
+  std::set<std::string> consumes;   // built from these: a change means regenerating (IMPACT)
+  std::set<std::string> uses;       // integrates with these: a change touches it (MINOR IMPACT)
+};
+
 class Agent {
  public:
   virtual ~Agent() = default;
@@ -72,6 +85,12 @@ class Agent {
   // An error fails the task (and skips its dependents); exceptions are caught
   // by the executor and treated the same way.
   virtual Result<TaskResult> run(TaskContext& context) = 0;
+  // The flow of the context's task (with its current prompt) given its
+  // completed ancestors, without running it: cheap, no events, no waiting.
+  virtual TaskFlow flow(const TaskContext& context) const {
+    (void)context;
+    return {};
+  }
 };
 
 class AgentRegistry {

@@ -4,6 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+
+#include <boost/json/serialize.hpp>
 #include <semaphore>
 #include <unordered_map>
 
@@ -31,52 +36,60 @@ std::counting_semaphore<>& cpuSlots() {
 }
 }  // namespace
 
+// Ancestors handed to an agent stay valid for its whole run, even when a
+// modification replaces their results meanwhile: the context holds copies.
+class AncestorHolder {
+ public:
+  std::vector<std::pair<const Task*, const TaskResult*>> hold(const Plan& plan,
+                                                              const std::vector<std::shared_ptr<const TaskResult>>& results,
+                                                              const std::vector<std::size_t>& indices) {
+    std::vector<std::pair<const Task*, const TaskResult*>> out;
+    for (auto j : indices) {
+      held_.push_back(std::make_unique<Held>(Held{plan.tasks[j], results[j]}));
+      out.emplace_back(&held_.back()->task, held_.back()->result.get());
+    }
+    return out;
+  }
+
+ private:
+  struct Held {
+    Task task;
+    std::shared_ptr<const TaskResult> result;
+  };
+  std::vector<std::unique_ptr<Held>> held_;
+};
+
 // One run of one task, handed to its agent.
 class Execution::Context final : public TaskContext {
  public:
-  Context(Execution& execution, std::size_t index, int generation, CancellationToken token, Clock::TimePoint start)
-      : execution_(execution), index_(index), generation_(generation), token_(std::move(token)), start_(start) {}
+  Context(Execution& execution, std::size_t index, int generation, Task task, CancellationToken token,
+          Clock::TimePoint start)
+      : execution_(execution),
+        index_(index),
+        generation_(generation),
+        task_(std::move(task)),
+        token_(std::move(token)),
+        start_(start) {}
 
-  const Task& task() const override { return execution_.plan_.tasks[index_]; }
+  const Task& task() const override { return task_; }
   int generation() const override { return generation_; }
   const ExecutionInput& input() const override { return execution_.input_; }
 
   std::vector<std::pair<const Task*, const TaskResult*>> ancestors() const override {
     std::lock_guard lock(execution_.mutex_);
-    const auto& plan = execution_.plan_;
-    std::unordered_map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < plan.tasks.size(); ++i) index[plan.tasks[i].id] = i;
-    std::vector<bool> seen(plan.tasks.size(), false);
-    std::vector<std::size_t> stack = {index_};
-    while (!stack.empty()) {
-      auto i = stack.back();
-      stack.pop_back();
-      for (const auto& d : plan.tasks[i].dependencies) {
-        auto j = index.at(d);
-        if (!seen[j]) {
-          seen[j] = true;
-          stack.push_back(j);
-        }
-      }
-    }
-    std::vector<std::pair<const Task*, const TaskResult*>> out;
-    for (std::size_t j = 0; j < plan.tasks.size(); ++j) {
-      const auto& state = execution_.tasks_[j];
-      if (seen[j] && state.status == TaskStatus::kCompleted && state.result) {
-        out.emplace_back(&plan.tasks[j], &*state.result);
-      }
-    }
-    return out;
+    std::vector<std::shared_ptr<const TaskResult>> results;
+    for (const auto& t : execution_.tasks_) results.push_back(t.result);
+    return holder_.hold(execution_.plan_, results, execution_.completedAncestorsLocked(index_));
   }
 
   void progress(std::string text) override {
-    publishIfCurrent("taskProgress", {{"taskId", task().id}, {"progress", std::move(text)}});
+    publishIfCurrent("taskProgress", {{"taskId", task_.id}, {"progress", std::move(text)}});
   }
   void iterationStarted(int iteration, std::string focus) override {
-    publishIfCurrent("iterationStarted", {{"taskId", task().id}, {"iteration", iteration}, {"focus", std::move(focus)}});
+    publishIfCurrent("iterationStarted", {{"taskId", task_.id}, {"iteration", iteration}, {"focus", std::move(focus)}});
   }
   void iterationProgress(int iteration, std::string text, int filesGenerated) override {
-    publishIfCurrent("iterationProgress", {{"taskId", task().id},
+    publishIfCurrent("iterationProgress", {{"taskId", task_.id},
                                            {"iteration", iteration},
                                            {"progress", std::move(text)},
                                            {"filesGenerated", filesGenerated}});
@@ -87,7 +100,7 @@ class Execution::Context final : public TaskContext {
   // max(estimatedTime x simulateLatency, its real work).
   bool simulateWork(double fraction) override {
     consumed_ += fraction;
-    double seconds = consumed_ * task().estimatedTime * execution_.options_.simulateLatency;
+    double seconds = consumed_ * task_.estimatedTime * execution_.options_.simulateLatency;
     if (seconds <= 0) return !token_.cancelled();
     auto deadline = start_ + std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(seconds));
     auto remaining = deadline - execution_.clock_.now();
@@ -115,9 +128,41 @@ class Execution::Context final : public TaskContext {
   Execution& execution_;
   const std::size_t index_;
   const int generation_;
+  const Task task_;  // as it was when this run started; a modification does not change it under the agent
   const CancellationToken token_;
   const Clock::TimePoint start_;
   double consumed_ = 0;  // share of the time budget used so far
+  mutable AncestorHolder holder_;
+};
+
+// A task as it would be with a given prompt, for Agent::flow during impact
+// analysis. Used with the execution's lock held; it runs nothing.
+class Execution::FlowContext final : public TaskContext {
+ public:
+  FlowContext(const Execution& execution, std::size_t index, const std::string& prompt)
+      : execution_(execution), index_(index), task_(execution.plan_.tasks[index]) {
+    task_.prompt = prompt;
+  }
+  const Task& task() const override { return task_; }
+  int generation() const override { return execution_.tasks_[index_].generation; }
+  const ExecutionInput& input() const override { return execution_.input_; }
+  std::vector<std::pair<const Task*, const TaskResult*>> ancestors() const override {
+    std::vector<std::shared_ptr<const TaskResult>> results;
+    for (const auto& t : execution_.tasks_) results.push_back(t.result);
+    return holder_.hold(execution_.plan_, results, execution_.completedAncestorsLocked(index_));
+  }
+  void progress(std::string) override {}
+  void iterationStarted(int, std::string) override {}
+  void iterationProgress(int, std::string, int) override {}
+  bool simulateWork(double) override { return true; }
+  bool cancelled() const override { return false; }
+  void cpuBound(const std::function<void()>& work) override { work(); }
+
+ private:
+  const Execution& execution_;
+  const std::size_t index_;
+  Task task_;
+  mutable AncestorHolder holder_;
 };
 
 Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agents, ResultAssembler& assembler,
@@ -131,18 +176,35 @@ Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agent
       options_(std::move(options)),
       tasks_(plan_.tasks.size()),
       nextSeq_(options_.firstSeq) {
-  std::unordered_map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < plan_.tasks.size(); ++i) index[plan_.tasks[i].id] = i;
+  for (std::size_t i = 0; i < plan_.tasks.size(); ++i) taskIndex_[plan_.tasks[i].id] = i;
   for (std::size_t i = 0; i < plan_.tasks.size(); ++i) {
     tasks_[i].remaining = plan_.tasks[i].dependencies.size();
-    for (const auto& d : plan_.tasks[i].dependencies) tasks_[index.at(d)].dependents.push_back(i);
+    for (const auto& d : plan_.tasks[i].dependencies) {
+      tasks_[i].dependencies.push_back(taskIndex_.at(d));
+      tasks_[taskIndex_.at(d)].dependents.push_back(i);
+    }
+  }
+  // Kahn's order: each task after all of its dependencies.
+  std::vector<std::size_t> indegree(tasks_.size());
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    indegree[i] = tasks_[i].dependencies.size();
+    if (indegree[i] == 0) topoOrder_.push_back(i);
+  }
+  for (std::size_t k = 0; k < topoOrder_.size(); ++k) {
+    for (auto d : tasks_[topoOrder_[k]].dependents) {
+      if (--indegree[d] == 0) topoOrder_.push_back(d);
+    }
   }
   for (std::size_t i = 0; i < plan_.tasks.size(); ++i) {
     auto it = options_.completed.find(plan_.tasks[i].id);
     if (it == options_.completed.end()) continue;
     tasks_[i].status = TaskStatus::kCompleted;
-    tasks_[i].result = it->second;
+    tasks_[i].result = std::make_shared<const TaskResult>(it->second);
     for (auto d : tasks_[i].dependents) --tasks_[d].remaining;
+  }
+  history_ = options_.history;
+  for (const auto& [id, records] : history_) {
+    if (auto it = taskIndex_.find(id); it != taskIndex_.end()) tasks_[it->second].regenerated = !records.empty();
   }
 }
 
@@ -269,13 +331,21 @@ void Execution::workerLoop() {
 void Execution::runTask(std::size_t index, int generation) {
   CancellationToken token;
   Clock::TimePoint started;
+  Task task;
   {
     std::lock_guard lock(mutex_);
-    token = tasks_[index].cancel.token();
-    started = *tasks_[index].started;
+    const auto& state = tasks_[index];
+    if (state.generation != generation || state.status != TaskStatus::kRunning) {
+      --running_;  // superseded before it started
+      dispatchLocked({});
+      completeIfDoneLocked();
+      return;
+    }
+    token = state.cancel.token();
+    started = *state.started;
+    task = plan_.tasks[index];
   }
-  Context context(*this, index, generation, token, started);
-  const Task& task = plan_.tasks[index];
+  Context context(*this, index, generation, task, token, started);
   Result<TaskResult> result = fail(ErrorCode::kInternal, "not run");
   if (Agent* agent = agents_.find(task.agent)) {
     try {
@@ -292,8 +362,13 @@ void Execution::runTask(std::size_t index, int generation) {
 
 void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result) {
   auto& state = tasks_[index];
-  if (state.generation != generation || state.status != TaskStatus::kRunning) return;  // superseded run
-  --running_;
+  --running_;  // counts runs in flight, superseded ones included
+  if (state.generation != generation || state.status != TaskStatus::kRunning) {
+    // A modification superseded this run: its result is discarded, never applied.
+    dispatchLocked({});
+    completeIfDoneLocked();
+    return;
+  }
   state.finished = clock_.now();
   const Task& task = plan_.tasks[index];
   std::vector<std::size_t> ready;
@@ -318,13 +393,14 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
     skipDependentsLocked(index, "dependency " + task.id + " (" + task.name + ") failed");
   } else {
     state.status = TaskStatus::kCompleted;
-    state.result = std::move(*result);
+    state.result = std::make_shared<const TaskResult>(std::move(*result));
     notifyLocked(index);
     publishLocked("taskCompleted", {{"taskId", task.id},
                                     {"name", task.name},
                                     {"result", state.result->summary},
                                     {"durationMs", sinceStartMs(*state.finished) - sinceStartMs(*state.started)},
-                                    {"filesGenerated", state.result->files.size()}});
+                                    {"filesGenerated", state.result->files.size()},
+                                    {"generation", state.generation}});
     for (auto d : state.dependents) {
       if (tasks_[d].status == TaskStatus::kPending && --tasks_[d].remaining == 0) ready.push_back(d);
     }
@@ -336,8 +412,7 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
 void Execution::notifyLocked(std::size_t index) {
   if (!options_.observer) return;
   const auto& state = tasks_[index];
-  options_.observer->taskFinished(plan_.tasks[index], state.status, state.generation,
-                                  state.result ? &*state.result : nullptr, state.error);
+  options_.observer->taskFinished(plan_.tasks[index], state.status, state.generation, state.result.get(), state.error);
 }
 
 void Execution::skipDependentsLocked(std::size_t index, const std::string& reason) {
@@ -408,7 +483,7 @@ void Execution::completeIfDoneLocked() {
     switch (state.status) {
       case TaskStatus::kCompleted:
         ++summary.tasksCompleted;
-        results.emplace_back(&plan_.tasks[i], &*state.result);
+        results.emplace_back(&plan_.tasks[i], state.result.get());
         break;
       case TaskStatus::kFailed:
         ++summary.tasksFailed;
@@ -426,6 +501,12 @@ void Execution::completeIfDoneLocked() {
   summary.canvasChanges = assembly_.canvasChanges;
   summary.codeGeneration = assembly_.codeGeneration;
   summary.nextSteps = assembly_.nextSteps;
+  for (const auto& [id, records] : history_) summary.modifications += static_cast<int>(records.size());
+  if (summary.modifications > 0) {
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      (tasks_[i].regenerated ? summary.regeneratedTasks : summary.keptTasks).push_back(plan_.tasks[i].id);
+    }
+  }
   if (!summary.success) {
     std::string reason = cancelled_ ? "cancelled: " + cancelReason_
                                     : std::to_string(summary.tasksFailed) + " task(s) failed, " +
@@ -470,6 +551,339 @@ std::vector<TaskSnapshot> Execution::snapshot() const {
     out.push_back(std::move(snap));
   }
   return out;
+}
+
+}  // namespace ymy::executor
+
+// ---- Step modification ---------------------------------------------------------
+
+namespace ymy::executor {
+
+std::string_view impactName(Impact impact) {
+  switch (impact) {
+    case Impact::kNone: return "NO IMPACT";
+    case Impact::kMinor: return "MINOR IMPACT";
+    case Impact::kImpact: return "IMPACT";
+  }
+  return "IMPACT";
+}
+
+std::vector<std::string> ImpactReport::affected() const {
+  std::vector<std::string> out;
+  for (const auto& d : dependents) {
+    if (d.impact != Impact::kNone) out.push_back(d.taskId);
+  }
+  return out;
+}
+
+std::vector<std::string> ImpactReport::unaffected() const {
+  std::vector<std::string> out;
+  for (const auto& d : dependents) {
+    if (d.impact == Impact::kNone) out.push_back(d.taskId);
+  }
+  return out;
+}
+
+boost::json::object ImpactReport::toJson() const {
+  boost::json::array tasks;
+  for (const auto& d : dependents) {
+    tasks.push_back(boost::json::object{
+        {"taskId", d.taskId}, {"name", d.name}, {"impact", impactName(d.impact)}, {"reason", d.reason}});
+  }
+  auto strings = [](const std::vector<std::string>& v) { return boost::json::array(v.begin(), v.end()); };
+  return boost::json::object{{"taskId", taskId},
+                             {"affectedTasks", strings(affected())},
+                             {"unaffectedTasks", strings(unaffected())},
+                             {"impacts", std::move(tasks)},
+                             {"added", strings(added)},
+                             {"removed", strings(removed)},
+                             {"additionalTime", std::round(additionalTime * 10) / 10},
+                             {"costIncrease", std::round(costIncrease * 10000) / 10000}};
+}
+
+namespace {
+
+// The first consumed item that is a prefix of (or equal to) a changed item.
+std::optional<std::string> firstMatch(const std::set<std::string>& consumed, const std::set<std::string>& changed) {
+  for (const auto& c : consumed) {
+    auto it = changed.lower_bound(c);
+    if (it != changed.end() && it->starts_with(c)) return *it;
+  }
+  return std::nullopt;
+}
+
+std::string trimmed(const std::string& s) {
+  auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+}  // namespace
+
+std::vector<std::size_t> Execution::completedAncestorsLocked(std::size_t index) const {
+  std::vector<bool> seen(tasks_.size(), false);
+  std::vector<std::size_t> stack = tasks_[index].dependencies;
+  while (!stack.empty()) {
+    auto i = stack.back();
+    stack.pop_back();
+    if (seen[i]) continue;
+    seen[i] = true;
+    stack.insert(stack.end(), tasks_[i].dependencies.begin(), tasks_[i].dependencies.end());
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t j = 0; j < tasks_.size(); ++j) {
+    if (seen[j] && tasks_[j].status == TaskStatus::kCompleted && tasks_[j].result) out.push_back(j);
+  }
+  return out;
+}
+
+TaskFlow Execution::flowLocked(std::size_t index, const std::string& prompt) const {
+  const Agent* agent = agents_.find(plan_.tasks[index].agent);
+  if (!agent) return {};
+  FlowContext context(*this, index, prompt);
+  try {
+    return agent->flow(context);
+  } catch (const std::exception&) {
+    return {};  // unknown: dependents count as impacted
+  }
+}
+
+Result<std::size_t> Execution::modificationTargetLocked(const std::string& taskId, const std::string& prompt) const {
+  auto it = taskIndex_.find(taskId);
+  if (it == taskIndex_.end()) {
+    return fail(ErrorCode::kNotFound, "execution " + options_.executionId + " has no task '" + taskId + "'");
+  }
+  if (auto ok = validateModificationLocked(it->second, prompt); !ok) return tl::unexpected(ok.error());
+  return it->second;
+}
+
+Result<void> Execution::validateModificationLocked(std::size_t index, const std::string& prompt) const {
+  const Task& task = plan_.tasks[index];
+  const auto& state = tasks_[index];
+  if (finished_ || cancelled_ || suspended_) {
+    return fail(ErrorCode::kConflict, "execution " + options_.executionId + " has " +
+                                          (cancelled_ ? "been cancelled" : suspended_ ? "been suspended" : "finished") +
+                                          "; only a run in progress can be modified");
+  }
+  if (state.status != TaskStatus::kPending && state.status != TaskStatus::kRunning &&
+      state.status != TaskStatus::kCompleted) {
+    return fail(ErrorCode::kConflict, task.id + " is " + std::string(taskStatusName(state.status)) +
+                                          "; only pending, running or completed tasks can be modified");
+  }
+  const std::string next = trimmed(prompt);
+  if (next.empty()) return fail(ErrorCode::kUnprocessable, "the new prompt for " + task.id + " is empty");
+  if (next.size() > 20'000) {
+    return fail(ErrorCode::kUnprocessable, "the new prompt for " + task.id + " is longer than 20000 characters");
+  }
+  if (next == trimmed(task.prompt)) {
+    return fail(ErrorCode::kUnprocessable, "the new prompt for " + task.id + " is the same as the current one");
+  }
+  const auto& policy = options_.modification;
+  auto history = history_.find(task.id);
+  const std::size_t count = history == history_.end() ? 0 : history->second.size();
+  if (static_cast<int>(count) >= policy.maxPerTask) {
+    return fail(ErrorCode::kConflict, task.id + " was already modified " + std::to_string(count) +
+                                          " times, the maximum for one task");
+  }
+  if (count > 0 && policy.cooldown.count() > 0) {
+    const std::int64_t since = clock_.epochMillis() - history->second.back().timestampMs;
+    if (since < policy.cooldown.count()) {
+      auto seconds = [](std::int64_t ms) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
+        return std::string(text);
+      };
+      return fail(ErrorCode::kTooSoon, task.id + " was modified " + seconds(since) + " ago; wait " +
+                                           seconds(policy.cooldown.count() - since) + " more (cooldown " +
+                                           seconds(policy.cooldown.count()) + ")");
+    }
+  }
+  return {};
+}
+
+ImpactReport Execution::analyseLocked(std::size_t index, const std::string& prompt) const {
+  ImpactReport report;
+  report.taskId = plan_.tasks[index].id;
+  const TaskFlow before = flowLocked(index, plan_.tasks[index].prompt);
+  const TaskFlow after = flowLocked(index, prompt);
+  const bool opaque = !before.known || !after.known;
+  std::set<std::string> changed, slightlyChanged;
+  std::set_difference(after.produces.begin(), after.produces.end(), before.produces.begin(), before.produces.end(),
+                      std::back_inserter(report.added));
+  std::set_difference(before.produces.begin(), before.produces.end(), after.produces.begin(), after.produces.end(),
+                      std::back_inserter(report.removed));
+  changed.insert(report.added.begin(), report.added.end());
+  changed.insert(report.removed.begin(), report.removed.end());
+
+  // Transitive dependents, in dependency order, each classified by what it
+  // takes from what changed; a re-run one passes its own output on.
+  std::vector<bool> below(tasks_.size(), false);
+  std::vector<std::size_t> stack = tasks_[index].dependents;
+  while (!stack.empty()) {
+    auto i = stack.back();
+    stack.pop_back();
+    if (below[i]) continue;
+    below[i] = true;
+    stack.insert(stack.end(), tasks_[i].dependents.begin(), tasks_[i].dependents.end());
+  }
+  std::vector<bool> rerun(tasks_.size(), false);
+  rerun[index] = true;
+  for (auto i : topoOrder_) {
+    if (!below[i]) continue;
+    const Task& task = plan_.tasks[i];
+    TaskImpact impact{task.id, task.name, Impact::kNone, "none of what changed flows into it"};
+    TaskFlow flow;
+    if (opaque) {
+      impact = {task.id, task.name, Impact::kImpact,
+                "agent " + plan_.tasks[index].agent + " cannot tell what changes in its output"};
+    } else if (flow = flowLocked(i, task.prompt); !flow.known) {
+      impact = {task.id, task.name, Impact::kImpact, "agent " + task.agent + " cannot tell what it builds on"};
+    } else if (auto m = firstMatch(flow.consumes, changed)) {
+      impact = {task.id, task.name, Impact::kImpact, "built from " + *m + ", which changes"};
+    } else if (auto u = firstMatch(flow.uses, changed)) {
+      impact = {task.id, task.name, Impact::kMinor, "uses " + *u + ", which changes"};
+    } else if (auto c = firstMatch(flow.consumes, slightlyChanged)) {
+      impact = {task.id, task.name, Impact::kMinor, "built from " + *c + ", which is regenerated"};
+    }
+    if (impact.impact == Impact::kImpact) changed.insert(flow.produces.begin(), flow.produces.end());
+    if (impact.impact == Impact::kMinor) slightlyChanged.insert(flow.produces.begin(), flow.produces.end());
+    rerun[i] = impact.impact != Impact::kNone;
+    report.dependents.push_back(std::move(impact));
+  }
+
+  report.additionalTime = std::max(0.0, makespanLocked(rerun) - makespanLocked(std::vector<bool>(tasks_.size())));
+  // Cost: the agent work done so far that will be done again.
+  const auto& policy = options_.modification;
+  const auto now = clock_.now();
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    if (!rerun[i]) continue;
+    const auto& state = tasks_[i];
+    const Task& task = plan_.tasks[i];
+    double done = 0;
+    if (state.status == TaskStatus::kCompleted) {
+      done = 1;
+    } else if (state.status == TaskStatus::kRunning && state.started && options_.simulateLatency > 0) {
+      done = std::clamp(std::chrono::duration<double>(now - *state.started).count() /
+                            (task.estimatedTime * options_.simulateLatency),
+                        0.0, 1.0);
+    }
+    auto rate = policy.tokensPerSecondByAgent.find(task.agent);
+    const double tokensPerSecond = rate == policy.tokensPerSecondByAgent.end() ? policy.tokensPerSecond : rate->second;
+    report.costIncrease += done * task.estimatedTime * tokensPerSecond * policy.usdPerMillionTokens / 1e6;
+  }
+  return report;
+}
+
+// The estimated seconds (in plan estimates) until every task is done, when
+// the tasks flagged in `rerun` start over.
+double Execution::makespanLocked(const std::vector<bool>& rerun) const {
+  const auto now = clock_.now();
+  std::vector<double> finish(tasks_.size(), 0);
+  double makespan = 0;
+  for (auto i : topoOrder_) {
+    const auto& state = tasks_[i];
+    const double estimate = plan_.tasks[i].estimatedTime;
+    if (rerun[i] || state.status == TaskStatus::kPending) {
+      double start = 0;
+      for (auto d : state.dependencies) start = std::max(start, finish[d]);
+      finish[i] = start + estimate;
+    } else if (state.status == TaskStatus::kRunning) {
+      double done = 0;
+      if (state.started && options_.simulateLatency > 0) {
+        done = std::chrono::duration<double>(now - *state.started).count() / (estimate * options_.simulateLatency);
+      }
+      finish[i] = estimate * (1 - std::clamp(done, 0.0, 1.0));
+    }
+    makespan = std::max(makespan, finish[i]);
+  }
+  return makespan;
+}
+
+Result<ImpactReport> Execution::previewModification(const std::string& taskId, const std::string& prompt) {
+  std::lock_guard lock(mutex_);
+  auto index = modificationTargetLocked(taskId, prompt);
+  if (!index) return tl::unexpected(index.error());
+  ImpactReport report = analyseLocked(*index, trimmed(prompt));
+  auto history = history_.find(taskId);
+  publishLocked("modificationValidated",
+                {{"taskId", taskId},
+                 {"status", taskStatusName(tasks_[*index].status)},
+                 {"modificationCount", history == history_.end() ? 0 : history->second.size()},
+                 {"maxModifications", options_.modification.maxPerTask}});
+  publishLocked("impactAnalysis", report.toJson());
+  return report;
+}
+
+Result<ImpactReport> Execution::modify(const std::string& taskId, const std::string& rawPrompt) {
+  std::lock_guard lock(mutex_);
+  auto target = modificationTargetLocked(taskId, rawPrompt);
+  if (!target) return tl::unexpected(target.error());
+  const std::size_t index = *target;
+  const std::string prompt = trimmed(rawPrompt);
+  ImpactReport report = analyseLocked(index, prompt);
+
+  std::string change;
+  if (!report.added.empty()) change += "Added " + boost::json::serialize(boost::json::array(report.added.begin(), report.added.end()));
+  if (!report.removed.empty()) {
+    change += std::string(change.empty() ? "" : "; ") + "Removed " +
+              boost::json::serialize(boost::json::array(report.removed.begin(), report.removed.end()));
+  }
+  if (change.empty()) change = "Prompt reworded; what it produces is unchanged";
+  Task& task = plan_.tasks[index];
+  history_[taskId].push_back({clock_.epochMillis(), change, task.prompt, prompt});
+  task.prompt = prompt;
+
+  // The task and its affected dependents start over with a new generation.
+  std::vector<std::size_t> reset = {index};
+  for (const auto& d : report.dependents) {
+    if (d.impact != Impact::kNone) reset.push_back(taskIndex_.at(d.taskId));
+  }
+  std::vector<std::string> resetIds;
+  for (auto i : reset) {
+    auto& state = tasks_[i];
+    if (state.status == TaskStatus::kRunning) state.cancel.cancel("superseded by a modification of " + taskId);
+    state.status = TaskStatus::kPending;
+    state.result.reset();
+    state.started.reset();
+    state.finished.reset();
+    state.error.clear();
+    ++state.generation;
+    state.regenerated = true;
+    resetIds.push_back(plan_.tasks[i].id);
+  }
+  // Dependencies are counted again: a pending task waits for every
+  // dependency that is not complete now.
+  for (auto& state : tasks_) {
+    if (state.status != TaskStatus::kPending) continue;
+    state.remaining = 0;
+    for (auto d : state.dependencies) state.remaining += tasks_[d].status != TaskStatus::kCompleted;
+  }
+  std::erase_if(waiting_, [&](std::size_t i) { return tasks_[i].remaining > 0; });
+  std::vector<std::size_t> ready;
+  for (auto i : reset) {
+    if (tasks_[i].remaining == 0 && std::find(waiting_.begin(), waiting_.end(), i) == waiting_.end()) ready.push_back(i);
+  }
+
+  if (options_.observer) options_.observer->planModified(plan_, history_, resetIds);
+  const auto kept = report.unaffected();
+  publishLocked("regenerationStarted",
+                {{"taskId", taskId},
+                 {"generation", tasks_[index].generation},
+                 {"affectedTasks", reset.size()},
+                 {"regenerate", boost::json::array(resetIds.begin(), resetIds.end())},
+                 {"keep", boost::json::array(kept.begin(), kept.end())},
+                 {"change", change},
+                 {"modificationCount", history_[taskId].size()}});
+  if (started_) {
+    dispatchLocked(std::move(ready));
+    wakeWorkersLocked(0);
+  }
+  return report;
+}
+
+std::map<std::string, std::vector<ModificationRecord>> Execution::modifications() const {
+  std::lock_guard lock(mutex_);
+  return history_;
 }
 
 }  // namespace ymy::executor

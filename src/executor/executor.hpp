@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "executor/agent.hpp"
@@ -57,6 +58,14 @@ class ResultAssembler {
                             const std::vector<std::pair<const Task*, const TaskResult*>>& results) = 0;
 };
 
+// One applied modification of a task's prompt.
+struct ModificationRecord {
+  std::int64_t timestampMs = 0;  // epoch ms
+  std::string change;            // "Added table:...; removed ..." or "Prompt reworded"
+  std::string previousPrompt;
+  std::string prompt;
+};
+
 // Told about every task that reaches a final state, with the executor's lock
 // held and before the task's event is published: the place to persist a
 // result so that nothing a client saw can be lost by a crash.
@@ -65,6 +74,46 @@ class TaskObserver {
   virtual ~TaskObserver() = default;
   virtual void taskFinished(const Task& task, TaskStatus status, int generation, const TaskResult* result,
                             const std::string& error) = 0;
+  // A modification was applied (before regenerationStarted is published):
+  // `plan` has the new prompt, `history` every modification so far, and
+  // `reset` the tasks whose results no longer stand.
+  virtual void planModified(const Plan& plan, const std::map<std::string, std::vector<ModificationRecord>>& history,
+                            const std::vector<std::string>& reset) {
+    (void)plan, (void)history, (void)reset;
+  }
+};
+
+// What modifying a step is allowed to do, and what it costs.
+struct ModificationPolicy {
+  int maxPerTask = 3;                           // the spec's maximum
+  std::chrono::milliseconds cooldown{10'000};   // between two modifications of one task; 0: none
+  // Cost model: tokens an agent produces per second of its estimated time,
+  // and their price. The builtin engine's figures stand in for a provider's.
+  double tokensPerSecond = 100;
+  std::map<std::string, double> tokensPerSecondByAgent;  // overrides by agent id
+  double usdPerMillionTokens = 2.50;
+};
+
+enum class Impact { kNone, kMinor, kImpact };
+std::string_view impactName(Impact impact);  // "NO IMPACT", "MINOR IMPACT", "IMPACT"
+
+struct TaskImpact {
+  std::string taskId;
+  std::string name;
+  Impact impact = Impact::kNone;
+  std::string reason;
+};
+
+// The effect of a modification, computed without changing anything.
+struct ImpactReport {
+  std::string taskId;
+  std::vector<TaskImpact> dependents;  // every transitive dependent, in dependency order
+  std::vector<std::string> added, removed;  // what the new prompt adds to / removes from the task's output
+  double additionalTime = 0;  // estimated seconds added to the run's finish
+  double costIncrease = 0;    // USD of agent work redone
+  std::vector<std::string> affected() const;    // IMPACT and MINOR IMPACT
+  std::vector<std::string> unaffected() const;  // NO IMPACT
+  boost::json::object toJson() const;  // the impactAnalysis event's fields
 };
 
 struct ExecutorOptions {
@@ -77,6 +126,8 @@ struct ExecutorOptions {
   // They are not run again; their dependents start as if they had just finished.
   std::map<std::string, TaskResult> completed;
   bool resumed = false;  // marks executionStarted with "resumed": true
+  ModificationPolicy modification;
+  std::map<std::string, std::vector<ModificationRecord>> history;  // modifications before a restart
 };
 
 struct TaskSnapshot {
@@ -113,24 +164,55 @@ class Execution {
   void suspend(std::string reason);
   bool suspended() const;
 
+  // Step modification (the spec's Example 3). Allowed while the run is not
+  // finished, for a task that is pending, running or completed, with a new,
+  // non-empty prompt, at most policy.maxPerTask times per task and not within
+  // the cooldown. Refusals: kNotFound (unknown task), kConflict (finished run,
+  // task state, limit reached), kUnprocessable (empty or unchanged prompt),
+  // kTooSoon (cooldown); they change nothing and publish nothing.
+  //
+  // preview: validates and analyses; publishes modificationValidated and
+  // impactAnalysis, changes nothing.
+  Result<ImpactReport> previewModification(const std::string& taskId, const std::string& prompt);
+  // modify: validates and analyses again (the run may have moved since the
+  // preview), then applies: the task gets the new prompt; it and every
+  // IMPACT / MINOR IMPACT dependent get a new generation and go back to
+  // pending (a running one is told to stop; what it returns is discarded);
+  // the task re-runs at once when its dependencies are complete, the others
+  // when theirs are. NO IMPACT tasks keep running or keep their results.
+  // Publishes regenerationStarted.
+  Result<ImpactReport> modify(const std::string& taskId, const std::string& prompt);
+  std::map<std::string, std::vector<ModificationRecord>> modifications() const;
+
   std::vector<TaskSnapshot> snapshot() const;
   // Valid after wait().
   const ExecutionSummary& summary() const { return summary_; }
   const Assembly& assembly() const { return assembly_; }
-  const Plan& plan() const { return plan_; }
+  const Plan& plan() const { return plan_; }  // prompts change with modifications: read after wait()
 
  private:
   class Context;
+  class FlowContext;
   struct TaskState {
     TaskStatus status = TaskStatus::kPending;
     std::size_t remaining = 0;              // unfinished dependencies
+    std::vector<std::size_t> dependencies;
     std::vector<std::size_t> dependents;
     int generation = 0;
+    bool regenerated = false;               // re-run (or to be) because of a modification
     std::optional<Clock::TimePoint> started, finished;
-    std::optional<TaskResult> result;
+    std::shared_ptr<const TaskResult> result;  // shared: a superseded run may still read it
     std::string error;
     CancellationSource cancel;
   };
+
+  // Completed ancestors of task `index`, in plan order (lock held).
+  std::vector<std::size_t> completedAncestorsLocked(std::size_t index) const;
+  TaskFlow flowLocked(std::size_t index, const std::string& prompt) const;
+  Result<void> validateModificationLocked(std::size_t index, const std::string& prompt) const;
+  Result<std::size_t> modificationTargetLocked(const std::string& taskId, const std::string& prompt) const;
+  ImpactReport analyseLocked(std::size_t index, const std::string& prompt) const;
+  double makespanLocked(const std::vector<bool>& rerun) const;
 
   void publishLocked(std::string type, boost::json::object fields);
   void dispatchLocked(std::vector<std::size_t> ready);
@@ -145,8 +227,10 @@ class Execution {
   void completeIfDoneLocked();
   std::int64_t sinceStartMs(Clock::TimePoint t) const;
 
+  Plan plan_;  // prompts change with modifications; guarded by mutex_
   // Constant after construction.
-  const Plan plan_;
+  std::unordered_map<std::string, std::size_t> taskIndex_;
+  std::vector<std::size_t> topoOrder_;  // every task after its dependencies
   const ExecutionInput input_;
   const AgentRegistry& agents_;
   ResultAssembler& assembler_;
@@ -164,6 +248,7 @@ class Execution {
   bool suspended_ = false;                                         // guarded by mutex_
   std::string cancelReason_;                    // guarded by mutex_
   Clock::TimePoint startTime_{};                // guarded by mutex_
+  std::map<std::string, std::vector<ModificationRecord>> history_;  // by task id; guarded by mutex_
   ExecutionSummary summary_;                    // written once, before finished_
   Assembly assembly_;                           // written once, before finished_
   // Workers: a pool that grows on demand (agents mostly wait, so the number of

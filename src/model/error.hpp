@@ -13,6 +13,9 @@ enum class ErrorCode {
   kInvalidArgument,  // bad user input: empty request, wrong JSON shape, ...
   kNotFound,         // a file, id or resource that does not exist
   kInvalidPlan,      // a plan that fails validation (cycle, unknown dependency, ...)
+  kConflict,         // not allowed in the resource's current state (a finished run, a limit reached)
+  kUnprocessable,    // well-formed but meaningless (an empty or unchanged prompt)
+  kTooSoon,          // allowed later: a cooldown is running
   kIo,               // the operating system said no
   kInternal,         // a broken invariant we could still report
 };

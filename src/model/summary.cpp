@@ -27,6 +27,12 @@ boost::json::object toJsonFields(const ExecutionSummary& s) {
         {"components", s.codeGeneration.components}}},
       {"nextSteps", std::move(next)},
   };
+  if (s.modifications > 0) {
+    out["modifications"] = boost::json::object{
+        {"count", s.modifications},
+        {"regeneratedTasks", boost::json::array(s.regeneratedTasks.begin(), s.regeneratedTasks.end())},
+        {"keptTasks", boost::json::array(s.keptTasks.begin(), s.keptTasks.end())}};
+  }
   if (s.tasksFailed || s.tasksSkipped || s.tasksCancelled || s.cancelled) {
     out["tasksFailed"] = s.tasksFailed;
     out["tasksSkipped"] = s.tasksSkipped;

@@ -44,6 +44,11 @@ struct ExecutionSummary {
   CodeGeneration codeGeneration;
   std::vector<std::string> nextSteps;
   std::vector<TaskFailure> failures;
+  // Step modifications: how many were applied, the tasks they re-ran, and the
+  // tasks that kept their first run.
+  int modifications = 0;
+  std::vector<std::string> regeneratedTasks;
+  std::vector<std::string> keptTasks;
 };
 
 // Event fields of executionSummary (without the event envelope).

@@ -152,6 +152,9 @@ http::status statusFor(const Error& e) {
     case ErrorCode::kInvalidArgument: return http::status::bad_request;
     case ErrorCode::kNotFound: return http::status::not_found;
     case ErrorCode::kInvalidPlan: return http::status::unprocessable_entity;
+    case ErrorCode::kConflict: return http::status::conflict;
+    case ErrorCode::kUnprocessable: return http::status::unprocessable_entity;
+    case ErrorCode::kTooSoon: return http::status::too_many_requests;
     case ErrorCode::kIo: return http::status::service_unavailable;
     case ErrorCode::kInternal: return http::status::internal_server_error;
   }
