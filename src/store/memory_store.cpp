@@ -67,6 +67,16 @@ class MemoryStore final : public Store {
     it->second.updatedAt = now;
     return {};
   }
+  Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
+                        std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    auto it = executions_.find(std::string(id));
+    if (it == executions_.end()) return notFound("execution", id);
+    it->second.plan = plan;
+    it->second.modifications = modifications;
+    it->second.updatedAt = now;
+    return {};
+  }
   Result<ExecutionRecord> getExecution(std::string_view id) override {
     std::lock_guard lock(mutex_);
     auto it = executions_.find(std::string(id));

@@ -79,6 +79,10 @@ CREATE TABLE files (
   PRIMARY KEY (execution_id, path)
 );
 )sql",
+    // Step modifications: the history per task (the plan column keeps the current prompts).
+    R"sql(
+ALTER TABLE executions ADD COLUMN modifications TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 
 class Statement {
@@ -278,6 +282,17 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
+                        std::int64_t now) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("save_plan"));
+    if (q.bind(1, toText(toJson(plan))).bind(2, toText(modifications)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
+      return error("save the plan");
+    }
+    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
+    return {};
+  }
+
   Result<ExecutionRecord> getExecution(std::string_view id) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("get_execution"));
@@ -459,12 +474,13 @@ class SqliteStore final : public Store {
          "INSERT INTO executions (id, project_id, request, status, options, intent, route, plan, base_canvas, summary, "
          "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
         {"finish_execution", "UPDATE executions SET status = ?1, summary = ?2, updated_at = ?3 WHERE id = ?4"},
+        {"save_plan", "UPDATE executions SET plan = ?1, modifications = ?2, updated_at = ?3 WHERE id = ?4"},
         {"get_execution",
          "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at FROM executions WHERE id = ?1"},
+         "updated_at, modifications FROM executions WHERE id = ?1"},
         {"unfinished_executions",
          "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at FROM executions WHERE status = 'running' ORDER BY created_at"},
+         "updated_at, modifications FROM executions WHERE status = 'running' ORDER BY created_at"},
         {"save_task",
          "INSERT OR REPLACE INTO tasks (execution_id, task_id, status, generation, result, error, output, files, "
          "canvas_patch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
@@ -506,6 +522,7 @@ class SqliteStore final : public Store {
     e.summary = q.isNull(9) ? boost::json::value(nullptr) : fromText(q.text(9));
     e.createdAt = q.integer(10);
     e.updatedAt = q.integer(11);
+    e.modifications = fromText(q.text(12));
     return e;
   }
 

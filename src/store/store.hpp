@@ -48,6 +48,7 @@ struct ExecutionRecord {
   Plan plan;
   Canvas baseCanvas;
   boost::json::value summary;  // null until finished
+  boost::json::value modifications = boost::json::object();  // step modifications by task id
   std::int64_t createdAt = 0;
   std::int64_t updatedAt = 0;
 };
@@ -79,6 +80,9 @@ class Store {
   virtual Result<void> createExecution(const ExecutionRecord& execution) = 0;
   virtual Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
                                        std::int64_t now) = 0;
+  // After a step modification: the plan with its new prompt and the history.
+  virtual Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
+                                std::int64_t now) = 0;
   virtual Result<ExecutionRecord> getExecution(std::string_view id) = 0;
   virtual Result<std::vector<ExecutionRecord>> unfinishedExecutions() = 0;
 

@@ -130,6 +130,22 @@ TEST_P(StoreTest, ExecutionsRoundTripAndFinish) {
   EXPECT_EQ((*unfinished)[0].id, "exec_2");
 }
 
+TEST_P(StoreTest, AModifiedPlanAndItsHistoryAreKept) {
+  ASSERT_TRUE(store_->createExecution(execution("exec_1")));
+  EXPECT_TRUE(store_->getExecution("exec_1")->modifications.as_object().empty());
+  auto e = store_->getExecution("exec_1");
+  Plan plan = e->plan;
+  plan.tasks[0].prompt = "a new prompt";
+  boost::json::value history = boost::json::object{
+      {plan.tasks[0].id, boost::json::array{boost::json::object{{"timestamp", 5}, {"change", "Added x"}}}}};
+  ASSERT_TRUE(store_->savePlan("exec_1", plan, history, 6));
+  auto again = store_->getExecution("exec_1");
+  EXPECT_EQ(again->plan.tasks[0].prompt, "a new prompt");
+  EXPECT_EQ(again->modifications, history);
+  EXPECT_EQ((*store_->unfinishedExecutions())[0].modifications, history);
+  EXPECT_EQ(store_->savePlan("exec_nope", plan, history, 6).error().code, ErrorCode::kNotFound);
+}
+
 TEST_P(StoreTest, TasksAreUpserted) {
   TaskRecord t{"exec_1", "task_1", "running", 0, "", "", nullptr, {}, nullptr};
   ASSERT_TRUE(store_->saveTask(t));
