@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cmath>
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 #include <csignal>
@@ -57,6 +58,7 @@ struct Options {
   unsigned short port = 4000;
   std::string data = "youmeyou-data";
   bool memory = false;
+  double modificationCooldown = 10;  // seconds
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -396,6 +398,8 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   server::ServerOptions options;
   options.bind = o.bind;
   options.port = o.port;
+  options.modificationCooldown =
+      std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(o.modificationCooldown * 1000)));
   // Block the stop signals before the server's threads start, so only sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -466,6 +470,10 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   serve->add_option("--bind", o.bind, "Address to listen on")->capture_default_str();
   serve->add_option("--data", o.data, "Directory for the SQLite database")->capture_default_str();
   serve->add_flag("--memory", o.memory, "Keep state in memory only (nothing survives a restart)");
+  serve->add_option("--modification-cooldown", o.modificationCooldown,
+                    "Seconds a task's prompt must rest between two modifications (0: no cooldown)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
 
   auto* validate = app.add_subcommand("validate-plan", "Check a plan JSON file: fields, agents, dependencies, cycles");
   validate->add_option("plan", o.planFile, "Plan file (a JSON array of tasks)")->required();

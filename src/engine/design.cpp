@@ -24,7 +24,13 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   input.frame.estimatedTasks = static_cast<int>(d->planned_.plan.tasks.size());
   if (canvas) input.baseCanvas = std::move(*canvas);
   input.preferences = d->analysis_.context.userPreferences;
-  executor::ExecutorOptions exec{options.executionId, 4, options.parallel, options.simulateLatency, options.observer, {}};
+  executor::ExecutorOptions exec;
+  exec.executionId = options.executionId;
+  exec.firstSeq = 4;  // after intentAnalyzed, contextExtracted, planGenerated
+  exec.maxParallel = options.parallel;
+  exec.simulateLatency = options.simulateLatency;
+  exec.observer = options.observer;
+  exec.modification = options.modification;
   d->execution_ = std::make_unique<executor::Execution>(d->planned_.plan, std::move(input), engine.agents(),
                                                         d->assembler_, clock, sink, exec);
   return d;
@@ -48,8 +54,16 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   input.frame.estimatedTasks = static_cast<int>(state.plan.tasks.size());
   input.baseCanvas = std::move(state.baseCanvas);
   input.preferences = std::move(state.preferences);
-  executor::ExecutorOptions exec{options.executionId, state.lastSeq + 1, options.parallel, options.simulateLatency,
-                                 options.observer, std::move(state.completed), /*resumed=*/true};
+  executor::ExecutorOptions exec;
+  exec.executionId = options.executionId;
+  exec.firstSeq = state.lastSeq + 1;
+  exec.maxParallel = options.parallel;
+  exec.simulateLatency = options.simulateLatency;
+  exec.observer = options.observer;
+  exec.completed = std::move(state.completed);
+  exec.resumed = true;
+  exec.modification = options.modification;
+  exec.history = std::move(state.history);
   d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), engine.agents(),
                                                         d->assembler_, clock, sink, std::move(exec));
   return d;

@@ -21,6 +21,7 @@ struct DesignOptions {
   std::size_t parallel = 0;
   double staticThreshold = planner::kDefaultStaticThreshold;
   executor::TaskObserver* observer = nullptr;  // told of each finished task before its event
+  executor::ModificationPolicy modification;
 };
 
 // What a design needs to continue after a restart: its stored plan and
@@ -35,6 +36,7 @@ struct ResumeState {
   std::vector<std::string> preferences;
   std::uint64_t lastSeq = 0;
   std::map<std::string, executor::TaskResult> completed;
+  executor::ModificationHistory history;
 };
 
 class Design {
@@ -54,6 +56,13 @@ class Design {
   void wait() { execution_->wait(); }
   void cancel(std::string reason) { execution_->cancel(std::move(reason)); }
   void suspend(std::string reason) { execution_->suspend(std::move(reason)); }
+  // Step modification; see executor::Execution.
+  Result<executor::ImpactReport> previewModification(const std::string& taskId, const std::string& prompt) {
+    return execution_->previewModification(taskId, prompt);
+  }
+  Result<executor::ImpactReport> modify(const std::string& taskId, const std::string& prompt) {
+    return execution_->modify(taskId, prompt);
+  }
 
   const Analysis& analysis() const { return analysis_; }
   const planner::PlanOutcome& planned() const { return planned_; }

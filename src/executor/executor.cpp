@@ -568,6 +568,51 @@ std::string_view impactName(Impact impact) {
   return "IMPACT";
 }
 
+boost::json::value toJson(const ModificationHistory& history) {
+  boost::json::object out;
+  for (const auto& [id, records] : history) {
+    boost::json::array list;
+    for (const auto& r : records) {
+      list.push_back(boost::json::object{{"timestamp", r.timestampMs},
+                                         {"change", r.change},
+                                         {"previousPrompt", r.previousPrompt},
+                                         {"prompt", r.prompt}});
+    }
+    out[id] = boost::json::object{{"count", records.size()},
+                                  {"lastModified", records.empty() ? 0 : records.back().timestampMs},
+                                  {"modifications", std::move(list)}};
+  }
+  return out;
+}
+
+ModificationHistory modificationHistoryFromJson(const boost::json::value& value) {
+  ModificationHistory history;
+  if (!value.is_object()) return history;
+  auto text = [](const boost::json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+  };
+  for (const auto& [id, entry] : value.get_object()) {
+    if (!entry.is_object()) continue;
+    auto list = entry.get_object().find("modifications");
+    if (list == entry.get_object().end() || !list->value().is_array()) continue;
+    auto& records = history[std::string(id)];
+    for (const auto& item : list->value().get_array()) {
+      if (!item.is_object()) continue;
+      const auto& o = item.get_object();
+      ModificationRecord r;
+      if (auto ts = o.find("timestamp"); ts != o.end() && ts->value().is_number()) {
+        r.timestampMs = ts->value().to_number<std::int64_t>();
+      }
+      r.change = text(o, "change");
+      r.previousPrompt = text(o, "previousPrompt");
+      r.prompt = text(o, "prompt");
+      records.push_back(std::move(r));
+    }
+  }
+  return history;
+}
+
 std::vector<std::string> ImpactReport::affected() const {
   std::vector<std::string> out;
   for (const auto& d : dependents) {

@@ -94,6 +94,11 @@ struct ModificationPolicy {
   double usdPerMillionTokens = 2.50;
 };
 
+using ModificationHistory = std::map<std::string, std::vector<ModificationRecord>>;  // by task id
+// {"task_2": {"count", "lastModified", "modifications": [{"timestamp", "change", "previousPrompt", "prompt"}]}}
+boost::json::value toJson(const ModificationHistory& history);
+ModificationHistory modificationHistoryFromJson(const boost::json::value& value);  // tolerant: skips what it cannot read
+
 enum class Impact { kNone, kMinor, kImpact };
 std::string_view impactName(Impact impact);  // "NO IMPACT", "MINOR IMPACT", "IMPACT"
 

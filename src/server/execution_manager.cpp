@@ -19,10 +19,25 @@ class BusSink final : public executor::EventSink {
   bus::EventBus& bus_;
 };
 
-// Persists each finished task with what a resumed run needs from it.
+// Persists each finished task with what a resumed run needs from it, and
+// each modification (the plan's new prompt, the history, the tasks reset).
 class TaskPersister final : public executor::TaskObserver {
  public:
-  TaskPersister(store::Store& store, std::string executionId) : store_(store), executionId_(std::move(executionId)) {}
+  TaskPersister(store::Store& store, Clock& clock, std::string executionId)
+      : store_(store), clock_(clock), executionId_(std::move(executionId)) {}
+
+  void planModified(const Plan& plan, const executor::ModificationHistory& history,
+                    const std::vector<std::string>& reset) override {
+    (void)store_.savePlan(executionId_, plan, executor::toJson(history), clock_.epochMillis());
+    for (const auto& id : reset) {
+      store::TaskRecord r;
+      r.executionId = executionId_;
+      r.taskId = id;
+      r.status = "pending";  // its earlier result no longer stands; a resumed run runs it again
+      (void)store_.saveTask(r);
+    }
+  }
+
   void taskFinished(const Task& task, executor::TaskStatus status, int generation, const executor::TaskResult* result,
                     const std::string& error) override {
     store::TaskRecord r;
@@ -44,6 +59,7 @@ class TaskPersister final : public executor::TaskObserver {
 
  private:
   store::Store& store_;
+  Clock& clock_;
   std::string executionId_;
 };
 
@@ -68,8 +84,9 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 
 }  // namespace
 
-ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock)
-    : engine_(engine), store_(store), bus_(bus), clock_(clock) {}
+ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
+                                   executor::ModificationPolicy modification)
+    : engine_(engine), store_(store), bus_(bus), clock_(clock), modification_(std::move(modification)) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
@@ -90,8 +107,9 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   options.executionId = store::newId("exec");
   options.simulateLatency = r.simulateLatency;
   options.parallel = r.parallel;
-  running->persister = std::make_unique<TaskPersister>(store_, options.executionId);
+  running->persister = std::make_unique<TaskPersister>(store_, clock_, options.executionId);
   options.observer = running->persister.get();
+  options.modification = modification_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
@@ -164,6 +182,7 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
     state.plan = record.plan;
     state.baseCanvas = record.baseCanvas;
     state.lastSeq = *last;
+    state.history = executor::modificationHistoryFromJson(record.modifications);
     double latency = 0, parallel = 0;
     if (record.options.is_object()) {
       const auto& o = record.options.get_object();
@@ -183,12 +202,13 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
     }
     auto running = std::make_unique<Running>();
     running->sink = std::make_unique<BusSink>(bus_);
-    running->persister = std::make_unique<TaskPersister>(store_, record.id);
+    running->persister = std::make_unique<TaskPersister>(store_, clock_, record.id);
     engine::DesignOptions options;
     options.executionId = record.id;
     options.simulateLatency = latency;
     options.parallel = static_cast<std::size_t>(parallel);
     options.observer = running->persister.get();
+    options.modification = modification_;
     running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
     launch(record.id, std::move(running));
     ++resumed;
@@ -251,6 +271,30 @@ Result<void> ExecutionManager::cancel(const std::string& id, const std::string& 
   return {};
 }
 
+template <class F>
+auto ExecutionManager::withRunning(const std::string& id, F f) -> decltype(f(std::declval<engine::Design&>())) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_.find(id);
+    if (it != running_.end()) return f(*it->second->design);
+  }
+  auto record = store_.getExecution(id);
+  if (!record) return tl::unexpected(record.error());
+  return fail(ErrorCode::kConflict, "execution " + id + " has finished (" +
+                                        std::string(store::executionStatusName(record->status)) +
+                                        "); only a run in progress can be modified");
+}
+
+Result<executor::ImpactReport> ExecutionManager::previewModification(const std::string& id, const std::string& taskId,
+                                                                     const std::string& prompt) {
+  return withRunning(id, [&](engine::Design& d) { return d.previewModification(taskId, prompt); });
+}
+
+Result<executor::ImpactReport> ExecutionManager::modify(const std::string& id, const std::string& taskId,
+                                                        const std::string& prompt) {
+  return withRunning(id, [&](engine::Design& d) { return d.modify(taskId, prompt); });
+}
+
 Result<boost::json::value> ExecutionManager::state(const std::string& id) {
   auto record = store_.getExecution(id);
   if (!record) return tl::unexpected(record.error());
@@ -258,12 +302,14 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
   bool live = false;
   std::string status(store::executionStatusName(record->status));
   boost::json::value summary = record->summary;
+  boost::json::value modifications = record->modifications;
   {
     std::lock_guard lock(mutex_);
     auto it = running_.find(id);
     if (it != running_.end()) {
       live = true;
       const auto& ex = it->second->design->execution();
+      modifications = executor::toJson(ex.modifications());
       if (ex.finished()) {  // summary published; the store is being updated
         const auto& s = ex.summary();
         status = s.success ? "completed" : s.cancelled ? "cancelled" : "failed";
@@ -296,6 +342,7 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       {"tasks", std::move(tasks)},
       {"summary", summary},
       {"lastSeq", last ? *last : 0},
+      {"modifications", modifications},
       {"createdAt", record->createdAt},
       {"updatedAt", record->updatedAt},
   };

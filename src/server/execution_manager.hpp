@@ -38,7 +38,8 @@ struct StartedExecution {
 
 class ExecutionManager {
  public:
-  ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock);
+  ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
+                   executor::ModificationPolicy modification = {});
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
@@ -46,7 +47,13 @@ class ExecutionManager {
   Result<StartedExecution> start(const DesignRequest& request);
   // kNotFound when unknown; a finished execution is left as it is.
   Result<void> cancel(const std::string& executionId, const std::string& reason);
-  // {id, status, request, route, intent, tasks:[...], summary, lastSeq}
+  // Step modification of a running execution (see executor::Execution):
+  // kNotFound for an unknown execution or task, kConflict once it finished.
+  Result<executor::ImpactReport> previewModification(const std::string& executionId, const std::string& taskId,
+                                                     const std::string& prompt);
+  Result<executor::ImpactReport> modify(const std::string& executionId, const std::string& taskId,
+                                        const std::string& prompt);
+  // {id, status, request, route, intent, tasks:[...], summary, lastSeq, modifications}
   Result<boost::json::value> state(const std::string& executionId);
 
   // After a restart: continues every execution the store says was running.
@@ -69,12 +76,16 @@ class ExecutionManager {
     std::thread watcher;
   };
   void finish(const std::string& id);
+  // Runs `f` on the live design, or says why there is none.
+  template <class F>
+  auto withRunning(const std::string& id, F f) -> decltype(f(std::declval<engine::Design&>()));
   void launch(const std::string& id, std::unique_ptr<Running> running);
 
   const engine::Engine& engine_;
   store::Store& store_;
   bus::EventBus& bus_;
   Clock& clock_;
+  const executor::ModificationPolicy modification_;
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

@@ -82,8 +82,9 @@ class LatencyHistogram {
 };
 
 // What /metrics labels a request with: the route, never the ids in it.
-constexpr std::array<const char*, 12> kRoutes{"healthz", "metrics",    "projects", "project", "canvas", "export",
-                                              "design",  "execution", "cancel",   "files",   "events", "other"};
+constexpr std::array<const char*, 13> kRoutes{"healthz", "metrics",   "projects", "project", "canvas",
+                                              "export",  "design",    "execution", "cancel", "files",
+                                              "events",  "modifications", "other"};
 
 std::size_t routeIndex(const std::vector<std::string>& s) {
   auto at = [&](std::size_t i, std::string_view v) { return s.size() > i && s[i] == v; };
@@ -101,6 +102,7 @@ std::size_t routeIndex(const std::vector<std::string>& s) {
   if (at(1, "executions")) {
     if (s.size() == 3) return route("execution");
     if (s.size() >= 4 && (s[3] == "cancel" || s[3] == "files" || s[3] == "events")) return route(s[3]);
+    if (s.size() >= 6 && s[3] == "tasks" && s[5] == "modifications") return route("modifications");
   }
   return route("other");
 }
@@ -336,7 +338,15 @@ class Server::Impl final : public ws::Handler {
 
  public:
   Impl(ServerOptions options, const engine::Engine& engine, store::Store& store)
-      : options_(std::move(options)), engine_(engine), store_(store), bus_(store), manager_(engine, store, bus_, clock_) {
+      : options_(std::move(options)),
+        engine_(engine),
+        store_(store),
+        bus_(store),
+        manager_(engine, store, bus_, clock_, [&] {
+          executor::ModificationPolicy policy;
+          policy.cooldown = options_.modificationCooldown;
+          return policy;
+        }()) {
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
@@ -547,6 +557,11 @@ class Server::Impl final : public ws::Handler {
     if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && method == http::verb::get) {
       return files(req, s, t);
     }
+    const bool preview = is({"api", "executions", "*", "tasks", "*", "modifications", "preview"});
+    if (preview || is({"api", "executions", "*", "tasks", "*", "modifications"})) {
+      if (method != http::verb::post) return methodNotAllowed(req);
+      return modification(req, s[2], s[4], preview);
+    }
     return errorResponse(http::status::not_found, "not_found", "no route for " + std::string(req.method_string()) + " " +
                                                                    std::string(req.target()),
                          req);
@@ -670,6 +685,24 @@ class Server::Impl final : public ws::Handler {
                          {"route", routeName(started->route)},
                          {"cache", started->cache},
                          {"stream", "/api/executions/" + started->executionId + "/stream"}},
+                        req);
+  }
+
+  // {"prompt": "..."}: a preview answers 200 with the impact analysis and
+  // changes nothing; applying answers 202 once the regeneration has started.
+  Response modification(const Request& req, const std::string& executionId, const std::string& taskId, bool preview) {
+    auto body = parseBody(req);
+    if (!body) return fromError(body.error(), req);
+    auto prompt = json::guarded([&] { return json::Reader(*body, "body").at("prompt").str(); });
+    if (!prompt) return fromError(prompt.error(), req);
+    auto report = preview ? manager_.previewModification(executionId, taskId, *prompt)
+                          : manager_.modify(executionId, taskId, *prompt);
+    if (!report) return fromError(report.error(), req);
+    return jsonResponse(preview ? http::status::ok : http::status::accepted,
+                        {{"executionId", executionId},
+                         {"taskId", taskId},
+                         {preview ? "allowed" : "applied", true},
+                         {"impact", report->toJson()}},
                         req);
   }
 

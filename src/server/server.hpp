@@ -28,6 +28,7 @@ struct ServerOptions {
   std::chrono::milliseconds heartbeat{15'000};         // SSE comments and WebSocket pings
   std::size_t streamQueueLimit = 8192;           // messages queued per streaming connection
   std::chrono::seconds maxLongPollWait{60};
+  std::chrono::milliseconds modificationCooldown{10'000};  // between two modifications of one task; 0: none
 };
 
 class Server {

@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -497,6 +498,121 @@ TEST_F(ServerTest, AClientThatCannotKeepUpIsCutOffWithAReason) {
             std::string::npos);
   EXPECT_NE(request(http::verb::get, "/metrics").body.find("youmeyou_slow_clients_disconnected_total 1"),
             std::string::npos);
+}
+
+// The spec's Example 3 through the API: edit the schema step while it runs.
+TEST_F(ServerTest, Example3EditingARunningStepRegeneratesOnlyWhatItFeeds) {
+  ServerOptions options;
+  options.modificationCooldown = std::chrono::milliseconds(0);
+  startServer(options);
+  const std::string id = startDesign(kExample1, 0.03);
+  // Wait (on the log, not the clock) until task_2 is running.
+  std::uint64_t after = 0;
+  for (bool running = false; !running;) {
+    auto r = request(http::verb::get, "/api/executions/" + id + "/events?after=" + std::to_string(after) + "&wait=10");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto page = r.json();
+    for (const auto& e : page.at("events").as_array()) {
+      running = running || (e.at("type").as_string() == "taskStarted" && e.at("taskId").as_string() == "task_2");
+    }
+    after = page.at("next").to_number<std::uint64_t>();
+  }
+  const std::string base = "/api/executions/" + id + "/tasks/task_2/modifications";
+  const std::string prompt =
+      "Create database schema for users, products, orders, carts, payments, AND recommendation engine with user "
+      "behavior tracking, product similarity, and recommendation history";
+  auto body = [](const std::string& p) { return json::compact(boost::json::object{{"prompt", p}}); };
+
+  auto preview = request(http::verb::post, base + "/preview", body(prompt));
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  auto impact = preview.json().at("impact");
+  EXPECT_EQ(json::compact(impact.at("affectedTasks")), R"(["task_4","task_5","task_8"])") << preview.body;
+  EXPECT_EQ(json::compact(impact.at("unaffectedTasks")), R"(["task_3","task_6"])") << preview.body;
+  // Restarting task_2 adds at most its own 30 s (less the part it had not done yet).
+  EXPECT_GE(impact.at("additionalTime").to_number<double>(), 0);
+  EXPECT_LE(impact.at("additionalTime").to_number<double>(), 30);
+  // The preview changed nothing.
+  auto state = request(http::verb::get, "/api/executions/" + id).json();
+  EXPECT_EQ(state.at("tasks").as_array()[1].at("generation").as_int64(), 0);
+  EXPECT_EQ(state.at("tasks").as_array()[1].at("prompt").as_string().find("recommendation"), std::string::npos);
+
+  auto applied = request(http::verb::post, base, body(prompt));
+  ASSERT_EQ(applied.status, 202) << applied.body;
+  // Two more are allowed (cooldown off here); a fourth is refused and changes nothing.
+  ASSERT_EQ(request(http::verb::post, base, body(prompt + ", and wishlists")).status, 202);
+  ASSERT_EQ(request(http::verb::post, base, body(prompt + ", and product reviews")).status, 202);
+  auto fourth = request(http::verb::post, base, body(prompt + " v4"));
+  EXPECT_EQ(fourth.status, 409) << fourth.body;
+  EXPECT_NE(fourth.body.find("3 times"), std::string::npos) << fourth.body;
+
+  auto seqs = followByLongPoll(id);
+  EXPECT_EQ(seqs, range(1, seqs.size()));
+  std::map<std::string, int> starts;
+  std::vector<std::string> types;
+  std::uint64_t cursor = 0;
+  for (;;) {
+    auto r = request(http::verb::get, "/api/executions/" + id + "/events?after=" + std::to_string(cursor) + "&limit=5000");
+    const auto page = r.json();
+    const auto& events = page.at("events").as_array();
+    if (events.empty()) break;
+    for (const auto& e : events) {
+      types.emplace_back(e.at("type").as_string());
+      if (e.at("type").as_string() == "taskStarted") ++starts[std::string(e.at("taskId").as_string())];
+    }
+    cursor = page.at("next").to_number<std::uint64_t>();
+  }
+  for (const char* t : {"modificationValidated", "impactAnalysis", "regenerationStarted"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
+  }
+  // Auth and payment ran once; the schema ran again for each modification.
+  EXPECT_EQ(starts["task_3"], 1);
+  EXPECT_EQ(starts["task_6"], 1);
+  EXPECT_EQ(starts["task_2"], 4);
+  auto final = request(http::verb::get, "/api/executions/" + id).json();
+  EXPECT_EQ(final.at("status").as_string(), "completed") << json::compact(final);
+  const auto& summary = final.at("summary").at("modifications");
+  EXPECT_EQ(summary.at("count").as_int64(), 3);
+  EXPECT_EQ(json::compact(summary.at("keptTasks")), R"(["task_1","task_3","task_6","task_7"])");
+  EXPECT_EQ(final.at("modifications").at("task_2").at("count").as_int64(), 3);
+
+  // The product service and the schema now carry the recommendation engine.
+  auto schema = request(http::verb::get, "/api/executions/" + id + "/files/database/schema.sql");
+  ASSERT_EQ(schema.status, 200);
+  EXPECT_NE(schema.body.find("recommendation"), std::string::npos);
+  EXPECT_NE(schema.body.find("review"), std::string::npos);  // the third modification's addition
+  auto list = request(http::verb::get, "/api/executions/" + id + "/files").json();
+  bool productRecommendations = false;
+  for (const auto& f : list.at("files").as_array()) {
+    const std::string path(f.at("path").as_string());
+    productRecommendations = productRecommendations || (path.find("product") != std::string::npos &&
+                                                        path.find("recommendation") != std::string::npos);
+  }
+  EXPECT_TRUE(productRecommendations) << json::compact(list);
+}
+
+TEST_F(ServerTest, ModificationRefusalsSayWhy) {
+  startServer();  // the default 10 s cooldown
+  const std::string id = startDesign(kExample1, 0.05);
+  const std::string base = "/api/executions/" + id + "/tasks/";
+  auto body = [](const std::string& p) { return json::compact(boost::json::object{{"prompt", p}}); };
+  auto r = request(http::verb::post, base + "task_7/modifications", body("Generate React components with a dark theme"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  r = request(http::verb::post, base + "task_7/modifications", body("Generate React components with a light theme"));
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_NE(r.body.find("cooldown"), std::string::npos) << r.body;
+  EXPECT_EQ(request(http::verb::post, base + "task_42/modifications/preview", body("x")).status, 404);
+  EXPECT_EQ(request(http::verb::post, "/api/executions/exec_nope/tasks/task_1/modifications", body("x")).status, 404);
+  r = request(http::verb::post, base + "task_8/modifications/preview", body("   "));
+  EXPECT_EQ(r.status, 422) << r.body;
+  r = request(http::verb::post, base + "task_8/modifications/preview", R"({"prompt": 7})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("body.prompt"), std::string::npos) << r.body;
+  EXPECT_EQ(request(http::verb::get, base + "task_8/modifications").status, 405);
+  EXPECT_EQ(request(http::verb::post, "/api/executions/" + id + "/cancel").status, 202);
+  followByLongPoll(id);
+  r = request(http::verb::post, base + "task_8/modifications", body("Generate more tests"));
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("finished"), std::string::npos) << r.body;
 }
 
 TEST_F(ServerTest, CancelStopsARunningExecution) {
