@@ -590,6 +590,52 @@ TEST_F(ServerTest, Example3EditingARunningStepRegeneratesOnlyWhatItFeeds) {
   EXPECT_TRUE(productRecommendations) << json::compact(list);
 }
 
+TEST_F(ServerTest, ModificationHistoryAndLimitsSurviveARestart) {
+  const auto dir = std::filesystem::temp_directory_path() / store::newId("ymy-restart");
+  std::filesystem::create_directories(dir);
+  ServerOptions options;
+  options.port = 0;
+  options.modificationCooldown = std::chrono::milliseconds(0);
+  auto open = [&] {
+    auto opened = store::openSqliteStore(dir / "youmeyou.db");
+    EXPECT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+    server_ = std::make_unique<Server>(options, *engine_, *store_);
+    auto port = server_->start();
+    ASSERT_TRUE(port) << port.error().message;
+    port_ = *port;
+  };
+  open();
+  const std::string id = startDesign(kExample1, 0.05);
+  const std::string base = "/api/executions/" + id + "/tasks/task_7/modifications";  // the frontend: runs from the start
+  auto body = [](const std::string& p) { return json::compact(boost::json::object{{"prompt", p}}); };
+  ASSERT_EQ(request(http::verb::post, base, body("Generate React components with a dark theme")).status, 202);
+  ASSERT_EQ(request(http::verb::post, base, body("Generate React components with a light theme")).status, 202);
+  server_->stop("restarting");
+  server_->wait();
+  server_.reset();
+  store_.reset();
+
+  open();  // resumes the run from the database
+  auto state = request(http::verb::get, "/api/executions/" + id).json();
+  EXPECT_EQ(state.at("modifications").at("task_7").at("count").as_int64(), 2) << json::compact(state);
+  EXPECT_EQ(state.at("tasks").as_array()[6].at("prompt").as_string(), "Generate React components with a light theme");
+  ASSERT_EQ(request(http::verb::post, base, body("Generate React components, high contrast")).status, 202);
+  auto fourth = request(http::verb::post, base, body("Generate React components, sepia"));
+  EXPECT_EQ(fourth.status, 409) << fourth.body;
+  EXPECT_EQ(request(http::verb::post, "/api/executions/" + id + "/cancel").status, 202);
+  auto seqs = followByLongPoll(id);
+  EXPECT_EQ(seqs, range(1, seqs.size()));  // one log across the restart
+  auto final = request(http::verb::get, "/api/executions/" + id).json();
+  EXPECT_EQ(final.at("status").as_string(), "cancelled");
+  EXPECT_EQ(final.at("summary").at("modifications").at("count").as_int64(), 3);
+  server_->stop("test over");
+  server_->wait();
+  server_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(ServerTest, ModificationRefusalsSayWhy) {
   startServer();  // the default 10 s cooldown
   const std::string id = startDesign(kExample1, 0.05);
