@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "agents/flow_items.hpp"
 #include "agents/support.hpp"
 
 namespace ymy::agents {
@@ -34,19 +35,69 @@ class ArchitectAgent final : public executor::Agent {
   std::string_view id() const override { return kArchitectAgent; }
 
   Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
-    const auto& task = ctx.task();
-    if (task.type == TaskType::kAnalysis) return analyze(ctx);
-    const auto intent = ctx.input().frame.intent;
-    if (intent == Intent::kBuildFromScratch || task.name.starts_with("Architecture")) return design(ctx);
+    switch (workOf(ctx)) {
+      case Work::kAnalysis:
+        return analyze(ctx);
+      case Work::kDesign:
+        return design(ctx);
+      case Work::kUpdate:
+        break;
+    }
     return updateComponent(ctx);
   }
 
- private:
-  // The whole architecture, from the services the prompt names.
-  Result<executor::TaskResult> design(executor::TaskContext& ctx) {
+  // design(): one service:<nodeId> per service it lays out. updateComponent():
+  // the components it places, or the target it removes, scales or changes.
+  // analyze(): its findings, which nothing builds on.
+  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
+    executor::TaskFlow out;
+    out.known = true;
     const auto& input = ctx.input();
-    if (!step(ctx, "Analyzing requirements...", 0.25)) return cancelled();
-    auto wanted = detail::servicesInPrompt(env_, ctx.task().prompt);
+    switch (workOf(ctx)) {
+      case Work::kAnalysis:
+        out.produces.insert(flow::findings(detail::targetNode(input)));
+        break;
+      case Work::kDesign:
+        for (const auto& s : planServices(input, ctx.task().prompt).services) {
+          out.produces.insert(flow::service(s.nodeId));
+        }
+        break;
+      case Work::kUpdate:
+        if (input.frame.intent == Intent::kAddComponent) {
+          for (const auto* c : componentsToAdd(ctx.task().prompt)) out.produces.insert(flow::service(c->nodeId));
+        } else {
+          out.produces.insert(flow::service(detail::targetNode(input)));
+        }
+        break;
+    }
+    return out;
+  }
+
+ private:
+  enum class Work { kAnalysis, kDesign, kUpdate };
+  static Work workOf(const executor::TaskContext& ctx) {
+    const auto& task = ctx.task();
+    if (task.type == TaskType::kAnalysis) return Work::kAnalysis;
+    if (ctx.input().frame.intent == Intent::kBuildFromScratch || task.name.starts_with("Architecture")) {
+      return Work::kDesign;
+    }
+    return Work::kUpdate;
+  }
+
+  // The components an ADD_COMPONENT prompt names: services, then infrastructure.
+  std::vector<const Component*> componentsToAdd(const std::string& prompt) const {
+    auto wanted = detail::servicesInPrompt(env_, prompt);
+    std::vector<const Component*> all = wanted.services;
+    all.insert(all.end(), wanted.infrastructure.begin(), wanted.infrastructure.end());
+    return all;
+  }
+
+  // The services design() lays out for a prompt: the catalog services it
+  // names (the frame's when it names none), with the calls between them from
+  // the catalog's dependsOn, then one service per unknown feature, or a core
+  // service when there is nothing else. Pure: design() and flow() share it.
+  Architecture planServices(const executor::ExecutionInput& input, const std::string& prompt) const {
+    auto wanted = detail::servicesInPrompt(env_, prompt);
     if (wanted.services.empty() && wanted.features.empty()) {
       for (const auto& id : input.frame.components) {
         const auto* c = env_.catalog.find(id);
@@ -54,8 +105,6 @@ class ArchitectAgent final : public executor::Agent {
       }
       wanted.features = input.frame.features;
     }
-
-    if (!step(ctx, "Designing microservices structure...", 0.25)) return cancelled();
     Architecture arch;
     arch.target = input.frame.target;
     arch.frontend = input.frame.intent == Intent::kBuildFromScratch;
@@ -110,6 +159,16 @@ class ArchitectAgent final : public executor::Agent {
       p.tables = {"items"};
       arch.services.push_back(std::move(p));
     }
+    return arch;
+  }
+
+  // The whole architecture, from the services the prompt names.
+  Result<executor::TaskResult> design(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    if (!step(ctx, "Analyzing requirements...", 0.25)) return cancelled();
+    Architecture arch = planServices(input, ctx.task().prompt);
+    if (!step(ctx, "Designing microservices structure...", 0.25)) return cancelled();
+    const bool hasAuth = arch.findById("auth") != nullptr;
 
     if (!step(ctx, "Creating API specifications...", 0.25)) return cancelled();
     executor::TaskResult result;
@@ -227,9 +286,7 @@ class ArchitectAgent final : public executor::Agent {
     if (!step(ctx, "Reading the current design...", 0.5)) return cancelled();
     switch (input.frame.intent) {
       case Intent::kAddComponent: {
-        auto wanted = detail::servicesInPrompt(env_, task.prompt);
-        std::vector<const Component*> all = wanted.services;
-        all.insert(all.end(), wanted.infrastructure.begin(), wanted.infrastructure.end());
+        const auto all = componentsToAdd(task.prompt);
         for (const auto* c : all) {
           result.canvasUpdate.nodes.push_back(node(c->nodeId, c->nodeType, c->name, {{"component", c->id}}));
           for (const auto& dep : c->dependsOn) {

@@ -10,6 +10,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "agents/flow_items.hpp"
 #include "agents/support.hpp"
 
 namespace ymy::agents {
@@ -27,20 +28,74 @@ class CodeAgent final : public executor::Agent {
 
   Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
     const auto& task = ctx.task();
-    auto architecture = findArchitecture(ctx);
-    auto schema = findSchema(ctx);
-    Architecture arch = architecture ? *architecture : detail::fallbackArchitecture(env_, ctx.input());
-    const Schema* schemaPtr = schema ? &*schema : nullptr;
-
-    if (task.type == TaskType::kTesting) return integrationTests(ctx, arch, schemaPtr);
-    if (detail::containsWord(task.name, "frontend") || detail::containsWord(task.prompt, " frontend")) {
-      return frontend(ctx, arch, schemaPtr);
+    const Architecture arch = detail::architectureFor(env_, ctx);
+    switch (workOf(task)) {
+      case Work::kIntegrationTests: {
+        auto schema = findSchema(ctx);
+        return integrationTests(ctx, arch, schema ? &*schema : nullptr);
+      }
+      case Work::kFrontend: {
+        auto schema = findSchema(ctx);
+        return frontend(ctx, arch, schema ? &*schema : nullptr);
+      }
+      case Work::kServiceOrChange:
+        break;
     }
-    if (const ServicePlan* plan = serviceFor(task, arch)) return service(ctx, *plan, schemaPtr);
+    if (const ServicePlan* plan = serviceFor(task, arch)) return service(ctx, *plan);
     return changePlan(ctx);
   }
 
+  // A service: its endpoints and code, built from its tables and its place in
+  // the architecture, integrating with the services it calls. The frontend
+  // and the integration tests: built on every service, the tests also on
+  // every table. A change plan: about the frame's target.
+  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
+    const auto& task = ctx.task();
+    executor::TaskFlow out;
+    out.known = true;
+    switch (workOf(task)) {
+      case Work::kIntegrationTests:
+        out.produces.insert(std::string(flow::kIntegrationTests));
+        out.consumes.insert(std::string(flow::kAnyApi));
+        out.consumes.insert(std::string(flow::kAnyTable));
+        return out;
+      case Work::kFrontend:
+        out.produces.insert(std::string(flow::kFrontend));
+        out.consumes.insert(std::string(flow::kAnyService));
+        out.uses.insert(std::string(flow::kAnyApi));
+        return out;
+      case Work::kServiceOrChange:
+        break;
+    }
+    const Architecture arch = detail::architectureFor(env_, ctx);
+    if (const ServicePlan* plan = serviceFor(task, arch)) {
+      flow::addEndpoints(specFor(ctx, *plan, true), out.produces);
+      out.produces.insert(flow::code(plan->nodeId));
+      out.consumes.insert(flow::tablesOf(plan->nodeId));
+      out.consumes.insert(flow::service(plan->nodeId));
+      for (const auto& callee : plan->calls) out.uses.insert(flow::apisOf(callee));
+      return out;
+    }
+    const std::string target = detail::targetNode(ctx.input());
+    out.produces.insert(flow::code(target));
+    out.consumes.insert(flow::service(target));
+    out.consumes.insert(flow::tablesOf(target));
+    return out;
+  }
+
  private:
+  // What a task asks for: the integration tests (a TESTING task), the
+  // frontend (named in its name or prompt), else a service of the
+  // architecture or, when it names none, a change plan.
+  enum class Work { kIntegrationTests, kFrontend, kServiceOrChange };
+  static Work workOf(const Task& task) {
+    if (task.type == TaskType::kTesting) return Work::kIntegrationTests;
+    if (detail::containsWord(task.name, "frontend") || detail::containsWord(task.prompt, " frontend")) {
+      return Work::kFrontend;
+    }
+    return Work::kServiceOrChange;
+  }
+
   // The service a code task is about: by the catalog component its name
   // names, then by the service name it contains.
   const ServicePlan* serviceFor(const Task& task, const Architecture& arch) const {
@@ -54,8 +109,15 @@ class CodeAgent final : public executor::Agent {
     return nullptr;
   }
 
-  Result<executor::TaskResult> service(executor::TaskContext& ctx, const ServicePlan& plan, const Schema* schema) {
-    auto spec = detail::serviceSpec(env_, plan, schema, ctx.input().preferences);
+  // What a service is generated from: its plan, the tables it owns in the
+  // newest schema (their outline is enough for flow()), the run's stack.
+  codegen::ServiceSpec specFor(const executor::TaskContext& ctx, const ServicePlan& plan, bool outline = false) const {
+    auto schema = outline ? findSchemaOutlineOf(ctx, plan.nodeId) : findSchemaOf(ctx, plan.nodeId);
+    return detail::serviceSpec(env_, plan, schema ? &*schema : nullptr, ctx.input().preferences);
+  }
+
+  Result<executor::TaskResult> service(executor::TaskContext& ctx, const ServicePlan& plan) {
+    auto spec = specFor(ctx, plan);
     if (!step(ctx, "Generating models for " + std::to_string(spec.entities.size()) + " table(s)...", 0.3)) {
       return cancelled();
     }

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "agents/flow_items.hpp"
 #include "agents/support.hpp"
 #include "intent/requested_items.hpp"
 
@@ -30,29 +31,60 @@ std::string trim(std::string s) {
   return s;
 }
 
-// The list a schema prompt enumerates: after "including"/"for"/"create the",
-// up to the first sentence end, split on commas, "and" and "with".
+// Sentences of `text`: a '.' followed by a space, a comma or the end closes one
+// ("... for PostgreSQL., plus wishlists" is two).
+std::vector<std::string> sentences(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '.') continue;
+    if (i + 1 < text.size() && text[i + 1] != ' ' && text[i + 1] != ',') continue;
+    out.push_back(text.substr(begin, i - begin));
+    begin = i + 1;
+  }
+  if (begin < text.size()) out.push_back(text.substr(begin));
+  return out;
+}
+
+// The list a schema prompt enumerates: after "including"/"tables for"/
+// "schema for"/"create the", up to the end of that sentence, plus later
+// sentences that continue it ("Also add wishlists.", ", plus wishlists"); split
+// on commas, "and", "with" and "plus".
 std::vector<std::string> listItems(const std::string& prompt) {
   std::string text = lower(prompt);
   std::size_t start = 0;
-  for (const char* opener : {" including ", " tables for ", "create the "}) {
+  for (const char* opener : {" including ", " tables for ", " schema for ", " schemas for ", "create the "}) {
     auto at = text.find(opener);
     if (at != std::string::npos) {
       start = at + std::string(opener).size();
       break;
     }
   }
-  auto end = text.find(". ", start);
-  if (end == std::string::npos) end = text.size();
-  std::string list = text.substr(start, end - start);
+  auto parts = sentences(text.substr(start));
+  std::string list = parts.empty() ? std::string() : parts.front();
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    std::string more = parts[i];
+    more.erase(0, more.find_first_not_of(" ,;"));
+    bool continues = false;
+    for (bool stripped = true; stripped;) {
+      stripped = false;
+      for (const char* lead : {"plus ", "and ", "also ", "add ", "as well as "}) {
+        if (more.starts_with(lead)) {
+          more.erase(0, std::string(lead).size());
+          continues = stripped = true;
+        }
+      }
+    }
+    if (continues) list += "," + more;
+  }
   for (const char* sep : {" and ", " with ", " plus ", ";"}) {
     std::size_t at;
     while ((at = list.find(sep)) != std::string::npos) list.replace(at, std::string(sep).size(), ",");
   }
   std::vector<std::string> items;
-  std::stringstream parts(list);
+  std::stringstream split(list);
   std::string item;
-  while (std::getline(parts, item, ',')) {
+  while (std::getline(split, item, ',')) {
     item = trim(item);
     for (const char* prefix : {"and ", "the ", "a ", "an ", "also "}) {
       if (item.starts_with(prefix)) item = item.substr(std::string(prefix).size());
@@ -82,12 +114,46 @@ class DatabaseAgent final : public executor::Agent {
 
   Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
     const auto& input = ctx.input();
-    auto architecture = findArchitecture(ctx);
-    Architecture arch = architecture ? *architecture : detail::fallbackArchitecture(env_, input);
+    const Schema schema = design(ctx.task().prompt, detail::architectureFor(env_, ctx));
+    std::vector<std::string> names;
+    for (const auto& t : schema.tables) names.push_back(t.name);
+    if (!step(ctx, "Designing " + (names.empty() ? std::string("core") : joinFirst(names, 2)) + " schemas...", 0.4)) {
+      return cancelled();
+    }
+    if (!step(ctx, "Adding relationships, indexes and constraints...", 0.4)) return cancelled();
+    executor::TaskResult result;
+    result.files.push_back({"database/schema.sql", codegen::schemaSql(schema.tables, input.frame.target)});
+    if (!step(ctx, "Validating the schema...", 0.2)) return cancelled();
+    result.output["schema"] = toJson(schema);
+    std::set<std::string> owners;
+    for (const auto& [t, o] : schema.owner) owners.insert(o);
+    result.summary = "Database schema with " + std::to_string(schema.tables.size()) + " tables designed for " +
+                     std::to_string(owners.size()) + " service" + (owners.size() == 1 ? "" : "s");
+    return result;
+  }
 
-    std::vector<std::string> order;                         // table names in prompt order
+  // One table:<owner>/<table> per table run() would create, with run()'s
+  // owner. Any architecture change can move ownership, so it consumes every
+  // service.
+  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
+    const Schema schema = design(ctx.task().prompt, detail::architectureFor(env_, ctx));
+    executor::TaskFlow out;
+    out.known = true;
+    for (const auto& [table, owner] : schema.owner) out.produces.insert(flow::table(owner, table));
+    out.consumes.insert(std::string(flow::kAnyService));
+    return out;
+  }
+
+ private:
+  // The schema for a prompt against an architecture: the prompt's tables in
+  // order (catalog tables with their columns, the tables of components it
+  // names, a synthesized table per other noun phrase), then the tables the
+  // architecture's services own that the prompt left out; each with its
+  // owner (ownerOf). Pure: run() and flow() both call it.
+  Schema design(const std::string& prompt, const Architecture& arch) const {
+    std::vector<std::string> order;  // table names in prompt order
     std::map<std::string, Entity> entities;
-    std::map<std::string, const Component*> componentOf;    // catalog tables only
+    std::map<std::string, const Component*> componentOf;  // catalog tables only
     auto addTable = [&](const Entity& e, const Component* c) {
       if (entities.emplace(e.name, e).second) {
         order.push_back(e.name);
@@ -95,9 +161,8 @@ class DatabaseAgent final : public executor::Agent {
       }
     };
 
-    auto items = listItems(ctx.task().prompt);
     std::vector<std::string> unknown;
-    for (const auto& item : items) {
+    for (const auto& item : listItems(prompt)) {
       std::string asTable = item;
       std::replace(asTable.begin(), asTable.end(), ' ', '_');
       if (auto it = tables_.find(asTable); it != tables_.end()) {
@@ -132,17 +197,13 @@ class DatabaseAgent final : public executor::Agent {
         if (auto it = tables_.find(t); it != tables_.end()) addTable(*it->second.second, it->second.first);
       }
     }
-    if (!step(ctx, "Designing " + (order.empty() ? std::string("core") : joinFirst(order, 2)) + " schemas...", 0.4)) {
-      return cancelled();
-    }
     const bool hasUsers = entities.count("users") > 0;
     for (const auto& item : unknown) {
       if (item.size() > 60 || std::count(item.begin(), item.end(), ' ') > 3) continue;  // not a noun phrase
       bool meaningful = false;
       for (const auto& t : intent::tokenize(item)) meaningful = meaningful || !intent::isStopword(t.text);
       if (!meaningful) continue;
-      auto e = codegen::synthesizeEntity(item, hasUsers);
-      addTable(e, nullptr);
+      addTable(codegen::synthesizeEntity(item, hasUsers), nullptr);
     }
     for (const auto& s : arch.services) {
       for (const auto& t : s.tables) {
@@ -150,32 +211,30 @@ class DatabaseAgent final : public executor::Agent {
       }
     }
 
-    if (!step(ctx, "Adding relationships, indexes and constraints...", 0.4)) return cancelled();
     Schema schema;
     for (const auto& name : order) schema.tables.push_back(entities.at(name));
     for (const auto& name : order) schema.owner[name] = ownerOf(name, entities.at(name), componentOf[name], arch, schema);
-
-    executor::TaskResult result;
-    result.files.push_back({"database/schema.sql", codegen::schemaSql(schema.tables, input.frame.target)});
-    if (!step(ctx, "Validating the schema...", 0.2)) return cancelled();
-    result.output["schema"] = toJson(schema);
-    std::set<std::string> owners;
-    for (const auto& [t, o] : schema.owner) owners.insert(o);
-    result.summary = "Database schema with " + std::to_string(schema.tables.size()) + " tables designed for " +
-                     std::to_string(owners.size()) + " service" + (owners.size() == 1 ? "" : "s");
-    return result;
+    return schema;
   }
 
- private:
   static std::string joinFirst(const std::vector<std::string>& items, std::size_t n) {
     std::string out;
     for (std::size_t i = 0; i < items.size() && i < n; ++i) out += (i ? " and " : "") + items[i];
     return out;
   }
 
-  // The service that owns a table: the one listing it, the one that is its
-  // catalog component, the owner of a table it references, a service its
-  // component depends on, or else the first service.
+  // The service that owns a table, the first of:
+  //   1. the service listing it;
+  //   2. the service that is its catalog component;
+  //   3. the owner of a table it references;
+  //   4. a service its component depends on;
+  //   5. the owner of a table its name names ("product_similarities" ->
+  //      products, "cart_reminders" -> carts);
+  //   6. the first service, in architecture order, that is not the token issuer.
+  // The token issuer's tables and the issuer itself count in 3 to 5 only when
+  // the table is its own: everything references users and depends on auth,
+  // which says little about ownership, so a "user behavior tracking" or a
+  // recommendation table goes with the domain, not with auth.
   std::string ownerOf(const std::string& table, const Entity& entity, const Component* component,
                       const Architecture& arch, const Schema& schema) const {
     for (const auto& s : arch.services) {
@@ -184,20 +243,39 @@ class DatabaseAgent final : public executor::Agent {
     if (component) {
       if (const auto* s = arch.findById(component->id)) return s->nodeId;
     }
+    auto isIssuer = [&](const std::string& nodeId) {
+      const auto* s = arch.findByNodeId(nodeId);
+      return s && s->issuesTokens;
+    };
+    // The owner of another table, unless that says little (users, the issuer's).
+    auto domainOwnerOf = [&](const std::string& other) -> std::string {
+      if (other == table || other == "users") return {};
+      std::string owner;
+      if (auto it = schema.owner.find(other); it != schema.owner.end()) {
+        owner = it->second;
+      } else {
+        auto lists = [&](const ServicePlan& s) {
+          return std::find(s.tables.begin(), s.tables.end(), other) != s.tables.end();
+        };
+        if (auto it = std::find_if(arch.services.begin(), arch.services.end(), lists); it != arch.services.end()) {
+          owner = it->nodeId;
+        }
+      }
+      return isIssuer(owner) ? std::string() : owner;
+    };
     for (const auto& col : entity.columns) {
       if (col.references.empty()) continue;
-      auto refTable = col.references.substr(0, col.references.find('.'));
-      if (refTable == "users") continue;  // everything references users; that says little about ownership
-      auto it = schema.owner.find(refTable);
-      if (it != schema.owner.end()) return it->second;
-      for (const auto& s : arch.services) {
-        if (std::find(s.tables.begin(), s.tables.end(), refTable) != s.tables.end()) return s.nodeId;
-      }
+      if (auto owner = domainOwnerOf(col.references.substr(0, col.references.find('.'))); !owner.empty()) return owner;
     }
     if (component) {
       for (const auto& dep : component->dependsOn) {
-        if (const auto* s = arch.findById(dep)) return s->nodeId;
+        if (const auto* s = arch.findById(dep); s && !s->issuesTokens) return s->nodeId;
       }
+    }
+    std::stringstream words(table);
+    for (std::string word; std::getline(words, word, '_');) {
+      if (word.empty()) continue;
+      if (auto owner = domainOwnerOf(codegen::tableNameFor(word)); !owner.empty()) return owner;
     }
     for (const auto& s : arch.services) {
       if (!s.issuesTokens) return s.nodeId;

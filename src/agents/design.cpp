@@ -72,17 +72,60 @@ Architecture readArchitecture(const json::Reader& r) {
   return a;
 }
 
-Schema readSchema(const json::Reader& r) {
+// The whole schema, or with `onlyOwner` the tables that service owns (the
+// others are not parsed: a dependent's flow() reads one service's tables).
+Schema readSchema(const json::Reader& r, const std::string* onlyOwner = nullptr) {
   Schema s;
+  if (auto owners = r.find("owners")) {
+    for (const auto& kv : owners->object()) {
+      if (!kv.value().is_string()) continue;
+      std::string owner(kv.value().get_string());
+      if (!onlyOwner || owner == *onlyOwner) s.owner[std::string(kv.key())] = std::move(owner);
+    }
+  }
   for (const auto& t : r.at("tables").items()) {
+    if (onlyOwner) {
+      const auto* table = t.value().if_object();
+      const auto* name = table ? table->if_contains("name") : nullptr;
+      if (name && name->is_string() && !s.owner.count(std::string(name->get_string()))) continue;
+    }
     auto e = entityFromJson(t.value(), t.path());
     if (!e) t.fail(e.error().message);
     s.tables.push_back(std::move(*e));
   }
-  if (auto owners = r.find("owners")) {
-    for (const auto& kv : owners->object()) {
-      if (kv.value().is_string()) s.owner[std::string(kv.key())] = std::string(kv.value().get_string());
+  return s;
+}
+
+// The outline of the tables `owner` owns: names and column names, read
+// straight from the JSON (no field paths, no validation of the rest).
+Schema readSchemaOutline(const boost::json::value& value, const std::string& owner) {
+  Schema s;
+  const auto* schema = value.if_object();
+  if (!schema) return s;
+  if (const auto* owners = schema->if_contains("owners"); owners && owners->is_object()) {
+    for (const auto& kv : owners->get_object()) {
+      if (kv.value().is_string() && kv.value().get_string() == owner) s.owner[std::string(kv.key())] = owner;
     }
+  }
+  const auto* tables = schema->if_contains("tables");
+  if (!tables || !tables->is_array()) return s;
+  for (const auto& t : tables->get_array()) {
+    const auto* table = t.if_object();
+    const auto* name = table ? table->if_contains("name") : nullptr;
+    if (!name || !name->is_string() || !s.owner.count(std::string(name->get_string()))) continue;
+    Entity e;
+    e.name = std::string(name->get_string());
+    if (const auto* columns = table->if_contains("columns"); columns && columns->is_array()) {
+      for (const auto& c : columns->get_array()) {
+        const auto* column = c.if_object();
+        const auto* columnName = column ? column->if_contains("name") : nullptr;
+        if (!columnName || !columnName->is_string()) continue;
+        Column col;
+        col.name = std::string(columnName->get_string());
+        e.columns.push_back(std::move(col));
+      }
+    }
+    s.tables.push_back(std::move(e));
   }
   return s;
 }
@@ -106,7 +149,15 @@ std::optional<Architecture> findArchitecture(const executor::TaskContext& contex
 }
 
 std::optional<Schema> findSchema(const executor::TaskContext& context) {
-  return newest<Schema>(context, "schema", readSchema);
+  return newest<Schema>(context, "schema", [](const json::Reader& r) { return readSchema(r); });
+}
+
+std::optional<Schema> findSchemaOf(const executor::TaskContext& context, const std::string& owner) {
+  return newest<Schema>(context, "schema", [&](const json::Reader& r) { return readSchema(r, &owner); });
+}
+
+std::optional<Schema> findSchemaOutlineOf(const executor::TaskContext& context, const std::string& owner) {
+  return newest<Schema>(context, "schema", [&](const json::Reader& r) { return readSchemaOutline(r.value(), owner); });
 }
 
 }  // namespace ymy::agents

@@ -48,5 +48,13 @@ boost::json::object toJson(const Schema& schema);
 // The newest architecture / schema among the completed ancestors, if any.
 std::optional<Architecture> findArchitecture(const executor::TaskContext& context);
 std::optional<Schema> findSchema(const executor::TaskContext& context);
+// The same schema with only the tables `owner` (a service nodeId) owns, and
+// their owners: all a service's code is built from, for a fraction of the
+// parsing.
+std::optional<Schema> findSchemaOf(const executor::TaskContext& context, const std::string& owner);
+// Only the outline of those tables: their names and their columns' names,
+// without the rest of each column. Enough to know the routes a service gets
+// (flow()), not to generate it; a few times cheaper to read.
+std::optional<Schema> findSchemaOutlineOf(const executor::TaskContext& context, const std::string& owner);
 
 }  // namespace ymy::agents

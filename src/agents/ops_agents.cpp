@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "agents/flow_items.hpp"
 #include "agents/support.hpp"
 
 namespace ymy::agents {
@@ -72,6 +73,18 @@ class CapacityAgent final : public executor::Agent {
                      std::to_string(cacheNodes) + " cache nodes: about " + std::to_string(static_cast<int>(capacity)) +
                      " RPS";
     return result;
+  }
+
+  // The sizing of the target, from the target service (every service when
+  // the frame names none).
+  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
+    const auto& input = ctx.input();
+    executor::TaskFlow out;
+    out.known = true;
+    out.produces.insert(flow::capacity(detail::targetNode(input)));
+    out.consumes.insert(input.frame.target.empty() ? std::string(flow::kAnyService)
+                                                   : flow::service(input.frame.target));
+    return out;
   }
 
  private:
@@ -152,6 +165,18 @@ class OpsAgent final : public executor::Agent {
     return result;
   }
 
+  // Deployment (load balancer or alerts) of the services as sized, in front
+  // of their APIs.
+  executor::TaskFlow flow(const executor::TaskContext&) const override {
+    executor::TaskFlow out;
+    out.known = true;
+    out.produces.insert(std::string(flow::kDeploy));
+    out.consumes.insert(std::string(flow::kAnyService));
+    out.consumes.insert(std::string(flow::kAnyCapacity));
+    out.uses.insert(std::string(flow::kAnyApi));
+    return out;
+  }
+
  private:
   const AgentEnvironment& env_;
 };
@@ -162,12 +187,31 @@ class TestAgent final : public executor::Agent {
   std::string_view id() const override { return kTestAgent; }
 
   Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
-    const auto& task = ctx.task();
-    if (detail::containsWord(task.name, "load test") || detail::containsWord(task.name, "benchmark")) return loadTest(ctx);
+    if (isLoadTest(ctx.task())) return loadTest(ctx);
     return regressionTests(ctx);
   }
 
+  // A load test drives the APIs at the sized capacity; regression tests walk
+  // the APIs of the services the design has.
+  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
+    executor::TaskFlow out;
+    out.known = true;
+    out.consumes.insert(std::string(flow::kAnyApi));
+    if (isLoadTest(ctx.task())) {
+      out.produces.insert(std::string(flow::kLoadTests));
+      out.consumes.insert(std::string(flow::kAnyCapacity));
+    } else {
+      out.produces.insert(std::string(flow::kRegressionTests));
+      out.consumes.insert(std::string(flow::kAnyService));
+    }
+    return out;
+  }
+
  private:
+  static bool isLoadTest(const Task& task) {
+    return detail::containsWord(task.name, "load test") || detail::containsWord(task.name, "benchmark");
+  }
+
   // Integration or regression tests over the services the design has after
   // the change (a removed target is left out).
   Result<executor::TaskResult> regressionTests(executor::TaskContext& ctx) {

@@ -34,12 +34,10 @@ std::string titleCase(std::string_view text) {
 }
 
 bool containsWord(std::string_view haystack, std::string_view needle) {
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+  auto same = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
   };
-  return lower(haystack).find(lower(needle)) != std::string::npos;
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), same) != haystack.end();
 }
 
 bool step(executor::TaskContext& ctx, std::string text, double fraction) {
@@ -139,6 +137,11 @@ Architecture fallbackArchitecture(const AgentEnvironment& env, const executor::E
     a.services.push_back(std::move(p));
   }
   return a;
+}
+
+Architecture architectureFor(const AgentEnvironment& env, const executor::TaskContext& context) {
+  auto found = findArchitecture(context);
+  return found ? std::move(*found) : fallbackArchitecture(env, context.input());
 }
 
 std::string targetNode(const executor::ExecutionInput& input) {

@@ -46,6 +46,10 @@ std::string codeStackFor(const std::vector<std::string>& preferences);
 // services of the canvas and the frame, as the catalog describes them.
 Architecture fallbackArchitecture(const AgentEnvironment& env, const executor::ExecutionInput& input);
 
+// The newest architecture among the context's completed ancestors, else
+// fallbackArchitecture: what run() and flow() of later agents design against.
+Architecture architectureFor(const AgentEnvironment& env, const executor::TaskContext& context);
+
 // The canvas node a static-path task is about: the frame's target.
 std::string targetNode(const executor::ExecutionInput& input);
 
