@@ -69,8 +69,10 @@ class TaskContext {
 // What flows between tasks, for impact analysis when a step is modified: the
 // items a task's result defines and the items it is built from, as strings
 // such as "table:product-catalog-service/recommendations" or
-// "api:auth-service". A consumed item matches every produced item it is a
-// prefix of ("table:auth-service/" covers all of that service's tables).
+// "api:auth-service/POST /auth/login". A consumed item matches itself, and
+// one ending in ':' or '/' matches everything under it ("table:auth-service/"
+// covers all of that service's tables; "service:cart" does not cover
+// "service:cart-v2").
 struct TaskFlow {
   bool known = false;               // false: the agent cannot tell, so dependents count as impacted
   std::set<std::string> produces;   // what the result defines

@@ -140,10 +140,14 @@ class Execution::Context final : public TaskContext {
 class Execution::FlowContext final : public TaskContext {
  public:
   FlowContext(const Execution& execution, std::size_t index, const std::string& prompt)
-      : execution_(execution), index_(index), task_(execution.plan_.tasks[index]) {
-    task_.prompt = prompt;
+      : execution_(execution), index_(index), task_(&execution.plan_.tasks[index]) {
+    if (prompt != task_->prompt) {  // only the modified task is seen with another prompt
+      modified_ = *task_;
+      modified_->prompt = prompt;
+      task_ = &*modified_;
+    }
   }
-  const Task& task() const override { return task_; }
+  const Task& task() const override { return *task_; }
   int generation() const override { return execution_.tasks_[index_].generation; }
   const ExecutionInput& input() const override { return execution_.input_; }
   std::vector<std::pair<const Task*, const TaskResult*>> ancestors() const override {
@@ -161,7 +165,8 @@ class Execution::FlowContext final : public TaskContext {
  private:
   const Execution& execution_;
   const std::size_t index_;
-  Task task_;
+  const Task* task_;
+  std::optional<Task> modified_;
   mutable AncestorHolder holder_;
 };
 
@@ -495,6 +500,7 @@ void Execution::completeIfDoneLocked() {
     }
   }
   assembly_ = assembler_.assemble(input_, plan_, results);
+  if (options_.observer) options_.observer->assembled(assembly_);
   summary.totalTimeMs = sinceStartMs(clock_.now());
   summary.cancelled = cancelled_;
   summary.success = !cancelled_ && summary.tasksCompleted == static_cast<int>(tasks_.size());
@@ -648,11 +654,14 @@ boost::json::object ImpactReport::toJson() const {
 
 namespace {
 
-// The first consumed item that is a prefix of (or equal to) a changed item.
+// The first changed item a consumed one covers: itself, or, for a consumed
+// item ending in ':' or '/', every item under it.
 std::optional<std::string> firstMatch(const std::set<std::string>& consumed, const std::set<std::string>& changed) {
   for (const auto& c : consumed) {
     auto it = changed.lower_bound(c);
-    if (it != changed.end() && it->starts_with(c)) return *it;
+    if (it == changed.end()) continue;
+    if (*it == c) return *it;
+    if ((c.ends_with('/') || c.ends_with(':')) && it->starts_with(c)) return *it;
   }
   return std::nullopt;
 }

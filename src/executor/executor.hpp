@@ -81,6 +81,9 @@ class TaskObserver {
                             const std::vector<std::string>& reset) {
     (void)plan, (void)history, (void)reset;
   }
+  // The run's product is assembled (before executionSummary is published):
+  // a client that sees the summary can fetch the files.
+  virtual void assembled(const Assembly& assembly) { (void)assembly; }
 };
 
 // What modifying a step is allowed to do, and what it costs.

@@ -26,6 +26,8 @@ class TaskPersister final : public executor::TaskObserver {
   TaskPersister(store::Store& store, Clock& clock, std::string executionId)
       : store_(store), clock_(clock), executionId_(std::move(executionId)) {}
 
+  void assembled(const executor::Assembly& assembly) override { (void)store_.saveFiles(executionId_, assembly.files); }
+
   void planModified(const Plan& plan, const executor::ModificationHistory& history,
                     const std::vector<std::string>& reset) override {
     (void)store_.savePlan(executionId_, plan, executor::toJson(history), clock_.epochMillis());
@@ -236,8 +238,7 @@ void ExecutionManager::finish(const std::string& id) {
     settled_.notify_all();
     return;
   }
-  const auto& summary = ex.summary();
-  (void)store_.saveFiles(id, ex.assembly().files);
+  const auto& summary = ex.summary();  // its files were stored before it was published
   store::ExecutionStatus status = summary.success     ? store::ExecutionStatus::kCompleted
                                   : summary.cancelled ? store::ExecutionStatus::kCancelled
                                                       : store::ExecutionStatus::kFailed;

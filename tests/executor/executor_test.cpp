@@ -461,11 +461,14 @@ TEST_F(ExecutorTest, Example3ThePreviewClassifiesByWhatFlowsAndChangesNothing) {
   auto applied = ex->modify("task_2", modified);
   ASSERT_TRUE(applied) << applied.error().message;
   const auto published = sink.events();
-  const auto regeneration = std::find_if(published.rbegin(), published.rend(),
+  const auto regeneration = std::find_if(published.begin(), published.end(),
                                          [](const Event& e) { return e.type == "regenerationStarted"; });
-  ASSERT_NE(regeneration, published.rend());
+  ASSERT_LT(std::distance(regeneration, published.end()), published.end() - published.begin());
+  ASSERT_GE(std::distance(regeneration, published.end()), 3);
   EXPECT_EQ(regeneration->fields.at("affectedTasks").to_number<int>(), 4);
-  EXPECT_EQ(published.back().type, "taskStarted");  // task_2 again, at once
+  EXPECT_EQ(regeneration[2].type, "taskStarted");  // task_2 again, at once, published with the modification
+  EXPECT_EQ(regeneration[2].fields.at("taskId").as_string(), "task_2");
+  EXPECT_EQ(regeneration[2].fields.at("generation").as_int64(), 1);
   drive(*ex);
 
   auto s = byId(*ex);
