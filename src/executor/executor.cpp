@@ -785,24 +785,30 @@ ImpactReport Execution::analyseLocked(std::size_t index, const std::string& prom
   for (auto i : topoOrder_) {
     if (!below[i]) continue;
     const Task& task = plan_.tasks[i];
-    TaskImpact impact{task.id, task.name, Impact::kNone, "none of what changed flows into it"};
+    TaskImpact& impact = report.dependents.emplace_back();
+    impact.taskId = task.id;
+    impact.name = task.name;
     TaskFlow flow;
+    auto classify = [&](Impact level, std::string reason) {
+      impact.impact = level;
+      impact.reason = std::move(reason);
+    };
     if (opaque) {
-      impact = {task.id, task.name, Impact::kImpact,
-                "agent " + plan_.tasks[index].agent + " cannot tell what changes in its output"};
+      classify(Impact::kImpact, "agent " + plan_.tasks[index].agent + " cannot tell what changes in its output");
     } else if (flow = flowLocked(i, task.prompt); !flow.known) {
-      impact = {task.id, task.name, Impact::kImpact, "agent " + task.agent + " cannot tell what it builds on"};
+      classify(Impact::kImpact, "agent " + task.agent + " cannot tell what it builds on");
     } else if (auto m = firstMatch(flow.consumes, changed)) {
-      impact = {task.id, task.name, Impact::kImpact, "built from " + *m + ", which changes"};
+      classify(Impact::kImpact, "built from " + *m + ", which changes");
     } else if (auto u = firstMatch(flow.uses, changed)) {
-      impact = {task.id, task.name, Impact::kMinor, "uses " + *u + ", which changes"};
+      classify(Impact::kMinor, "uses " + *u + ", which changes");
     } else if (auto c = firstMatch(flow.consumes, slightlyChanged)) {
-      impact = {task.id, task.name, Impact::kMinor, "built from " + *c + ", which is regenerated"};
+      classify(Impact::kMinor, "built from " + *c + ", which is regenerated");
+    } else {
+      classify(Impact::kNone, "none of what changed flows into it");
     }
-    if (impact.impact == Impact::kImpact) changed.insert(flow.produces.begin(), flow.produces.end());
-    if (impact.impact == Impact::kMinor) slightlyChanged.insert(flow.produces.begin(), flow.produces.end());
+    if (impact.impact == Impact::kImpact) changed.merge(flow.produces);  // moves the nodes, no copies
+    if (impact.impact == Impact::kMinor) slightlyChanged.merge(flow.produces);
     rerun[i] = impact.impact != Impact::kNone;
-    report.dependents.push_back(std::move(impact));
   }
 
   report.additionalTime = std::max(0.0, makespanLocked(rerun) - makespanLocked(std::vector<bool>(tasks_.size())));
