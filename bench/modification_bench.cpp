@@ -61,6 +61,13 @@ class WaitingAgent final : public Agent {
   }
 };
 
+WaitingAgent* addWaitingAgent(AgentRegistry& registry) {
+  auto agent = std::make_unique<WaitingAgent>();
+  auto* raw = agent.get();
+  registry.add(std::move(agent));
+  return raw;
+}
+
 // 1,000 tasks in 20 layers of 50; each depends on 3 tasks of the layer above
 // and builds on one of them, uses another. t0 is the single root.
 Plan layeredPlan(WaitingAgent& agent) {
@@ -103,13 +110,8 @@ Plan layeredPlan(WaitingAgent& agent) {
 }
 
 void BM_Impact_1000TaskPlan(benchmark::State& state) {
-  WaitingAgent* agent = nullptr;
   AgentRegistry registry;
-  {
-    auto a = std::make_unique<WaitingAgent>();
-    agent = a.get();
-    registry.add(std::move(a));
-  }
+  WaitingAgent* agent = addWaitingAgent(registry);
   Plan plan = layeredPlan(*agent);
   ManualClock clock;  // time stands still: t0 runs for as long as the benchmark does
   NullSink sink;
@@ -188,13 +190,8 @@ BENCHMARK(BM_Impact_Example3Builtin)->Unit(benchmark::kMicrosecond);
 // modify() on a running task to the moment its agent has stopped, on the
 // real clock (the agent is in a long simulated wait).
 void BM_ModifyToStopped(benchmark::State& state) {
-  WaitingAgent* agent = nullptr;
   AgentRegistry registry;
-  {
-    auto a = std::make_unique<WaitingAgent>();
-    agent = a.get();
-    registry.add(std::move(a));
-  }
+  WaitingAgent* agent = addWaitingAgent(registry);
   Plan plan = layeredPlan(*agent);
   plan.tasks.resize(1);  // the root alone
   SystemClock clock;

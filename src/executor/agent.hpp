@@ -66,6 +66,19 @@ class TaskContext {
   virtual void cpuBound(const std::function<void()>& work) = 0;
 };
 
+// A context that publishes nothing and never waits: what Agent::flow sees,
+// and a base for test contexts. Subclasses give the task, input and ancestors.
+class QuietContext : public TaskContext {
+ public:
+  int generation() const override { return 0; }
+  void progress(std::string) override {}
+  void iterationStarted(int, std::string) override {}
+  void iterationProgress(int, std::string, int) override {}
+  bool simulateWork(double) override { return true; }
+  bool cancelled() const override { return false; }
+  void cpuBound(const std::function<void()>& work) override { work(); }
+};
+
 // What flows between tasks, for impact analysis when a step is modified: the
 // items a task's result defines and the items it is built from, as strings
 // such as "table:product-catalog-service/recommendations" or

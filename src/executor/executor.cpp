@@ -137,7 +137,7 @@ class Execution::Context final : public TaskContext {
 
 // A task as it would be with a given prompt, for Agent::flow during impact
 // analysis. Used with the execution's lock held; it runs nothing.
-class Execution::FlowContext final : public TaskContext {
+class Execution::FlowContext final : public QuietContext {
  public:
   FlowContext(const Execution& execution, std::size_t index, const std::string& prompt)
       : execution_(execution), index_(index), task_(&execution.plan_.tasks[index]) {
@@ -155,12 +155,6 @@ class Execution::FlowContext final : public TaskContext {
     for (const auto& t : execution_.tasks_) results.push_back(t.result);
     return holder_.hold(execution_.plan_, results, execution_.completedAncestorsLocked(index_));
   }
-  void progress(std::string) override {}
-  void iterationStarted(int, std::string) override {}
-  void iterationProgress(int, std::string, int) override {}
-  bool simulateWork(double) override { return true; }
-  bool cancelled() const override { return false; }
-  void cpuBound(const std::function<void()>& work) override { work(); }
 
  private:
   const Execution& execution_;

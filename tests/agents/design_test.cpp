@@ -34,21 +34,14 @@ class NullSink final : public executor::EventSink {
 
 // A context for calling one agent directly: the task, the run's input and the
 // completed ancestors; no waiting, progress dropped.
-class DirectContext final : public executor::TaskContext {
+class DirectContext final : public executor::QuietContext {
  public:
   DirectContext(const Task& task, const executor::ExecutionInput& input,
                 std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors = {})
       : task_(task), input_(input), ancestors_(std::move(ancestors)) {}
   const Task& task() const override { return task_; }
-  int generation() const override { return 0; }
   const executor::ExecutionInput& input() const override { return input_; }
   std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors() const override { return ancestors_; }
-  void progress(std::string) override {}
-  void iterationStarted(int, std::string) override {}
-  void iterationProgress(int, std::string, int) override {}
-  bool simulateWork(double) override { return true; }
-  bool cancelled() const override { return false; }
-  void cpuBound(const std::function<void()>& work) override { work(); }
 
  private:
   const Task& task_;
