@@ -1,5 +1,5 @@
-// cap-001 (capacity sizing), ops-001 (deployment, load balancer, monitoring)
-// and test-001 (load, regression and benchmark tests) for the static path.
+// ops-001 (deployment, load balancer, monitoring) and test-001 (load,
+// regression and benchmark tests) for the static path.
 
 #include <algorithm>
 #include <cmath>
@@ -14,95 +14,8 @@ namespace {
 using detail::cancelled;
 using detail::step;
 
-// Requests per second one instance sustains by workload, measured for a typical
-// Node.js service on one vCPU (JWT verification and hashing dominate cpu_bound).
-// The capacity module replaces these with a checked model.
-double perInstanceRps(const std::string& workload) {
-  if (workload == "cpu_bound") return 550;
-  if (workload == "memory_bound") return 5000;
-  if (workload == "streaming") return 300;
-  return 800;  // io_bound
-}
-
-double targetRps(const executor::ExecutionInput& input) {
-  const auto& p = input.frame.params;
-  if (p.rps) return *p.rps;
-  if (p.users) return *p.users * 0.0005;  // ~0.05% of users active in the same second at peak
-  if (p.connections) return *p.connections * 0.1;
-  return 1000;
-}
-
-std::string workloadOf(const AgentEnvironment& env, const executor::ExecutionInput& input) {
-  for (const auto& id : input.frame.components) {
-    if (const auto* c = env.catalog.find(id); c && c->isService()) return c->workload;
-  }
-  return "io_bound";
-}
-
-class CapacityAgent final : public executor::Agent {
- public:
-  explicit CapacityAgent(const AgentEnvironment& env) : env_(env) {}
-  std::string_view id() const override { return kCapacityAgent; }
-
-  Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
-    const auto& input = ctx.input();
-    const std::string target = detail::targetNode(input);
-    if (!step(ctx, "Deriving per-instance throughput...", 0.5)) return cancelled();
-    const double rps = targetRps(input);
-    const std::string workload = workloadOf(env_, input);
-    const double perInstance = perInstanceRps(workload);
-    const int instances = std::max(2, static_cast<int>(std::ceil(rps * 1.1 / perInstance)));
-    const double readRps = rps * 0.8;
-    const int replicas = std::max(1, static_cast<int>(std::ceil(readRps / 2500)));
-    const int cacheNodes = rps >= 1000 ? 3 : 1;
-    const double capacity = instances * perInstance;
-    if (!step(ctx, "Sizing instances, replicas and cache...", 0.5)) return cancelled();
-    std::ostringstream md;
-    md << "# Capacity for " << target << "\n\n"
-       << "- target: " << rps << " RPS\n- workload: " << workload << " (" << perInstance << " RPS per instance)\n"
-       << "- instances: " << instances << " (10% headroom)\n- database read replicas: " << replicas
-       << " (80% reads at 2500 RPS per replica)\n- cache nodes: " << cacheNodes << "\n- estimated capacity: " << capacity
-       << " RPS\n";
-    executor::TaskResult result;
-    result.files.push_back({"capacity/" + detail::slug(target) + ".md", md.str()});
-    result.output["capacity"] = boost::json::object{{"target", target},         {"rps", rps},
-                                                    {"instances", instances},   {"perInstanceRps", perInstance},
-                                                    {"readReplicas", replicas}, {"cacheNodes", cacheNodes},
-                                                    {"estimatedCapacity", capacity}};
-    result.summary = std::to_string(instances) + " instances, " + std::to_string(replicas) + " read replicas, " +
-                     std::to_string(cacheNodes) + " cache nodes: about " + std::to_string(static_cast<int>(capacity)) +
-                     " RPS";
-    return result;
-  }
-
-  // The sizing of the target, from the target service (every service when
-  // the frame names none).
-  executor::TaskFlow flow(const executor::TaskContext& ctx) const override {
-    const auto& input = ctx.input();
-    executor::TaskFlow out;
-    out.known = true;
-    out.produces.insert(flow::capacity(detail::targetNode(input)));
-    out.consumes.insert(input.frame.target.empty() ? std::string(flow::kAnyService)
-                                                   : flow::service(input.frame.target));
-    return out;
-  }
-
- private:
-  const AgentEnvironment& env_;
-};
-
-// The capacity an ancestor sized, if any.
-std::optional<boost::json::object> capacityOf(const executor::TaskContext& ctx) {
-  std::optional<boost::json::object> found;
-  for (const auto& [task, result] : ctx.ancestors()) {
-    auto it = result->output.find("capacity");
-    if (it != result->output.end() && it->value().is_object()) found = it->value().get_object();
-  }
-  return found;
-}
-
 int instancesOf(const executor::TaskContext& ctx) {
-  auto cap = capacityOf(ctx);
+  auto cap = detail::capacityOf(ctx);
   if (cap && cap->contains("instances") && cap->at("instances").is_int64()) {
     return static_cast<int>(cap->at("instances").get_int64());
   }
@@ -120,7 +33,7 @@ class OpsAgent final : public executor::Agent {
     executor::TaskResult result;
     if (detail::containsWord(ctx.task().name, "monitoring")) {
       if (!step(ctx, "Writing alert rules...", 1.0)) return cancelled();
-      const double rps = targetRps(input);
+      const double rps = detail::targetRps(input);
       const double p99 = input.frame.params.latencyMs ? *input.frame.params.latencyMs / 1000 : 0.5;
       boost::json::object data{
           {"group", target + "-alerts"},
@@ -240,14 +153,14 @@ class TestAgent final : public executor::Agent {
     if (!step(ctx, "Writing the load test...", 1.0)) return cancelled();
     const double p99 = input.frame.params.latencyMs ? *input.frame.params.latencyMs : 500;
     auto text = env_.generator.render("ops/load-test", boost::json::object{{"service", target},
-                                                                           {"targetRps", static_cast<int>(targetRps(input))},
+                                                                           {"targetRps", static_cast<int>(detail::targetRps(input))},
                                                                            {"path", "/healthz"},
                                                                            {"maxErrorRate", 0.01},
                                                                            {"maxP99Ms", p99}});
     if (!text) return tl::unexpected(text.error());
     executor::TaskResult result;
     result.files.push_back({"load-tests/" + detail::slug(target) + ".load-test.js", *text});
-    result.summary = "Load test for " + target + " at " + std::to_string(static_cast<int>(targetRps(input))) + " RPS";
+    result.summary = "Load test for " + target + " at " + std::to_string(static_cast<int>(detail::targetRps(input))) + " RPS";
     return result;
   }
 
@@ -256,7 +169,6 @@ class TestAgent final : public executor::Agent {
 
 }  // namespace
 
-std::unique_ptr<executor::Agent> makeCapacityAgent(const AgentEnvironment& env) { return std::make_unique<CapacityAgent>(env); }
 std::unique_ptr<executor::Agent> makeOpsAgent(const AgentEnvironment& env) { return std::make_unique<OpsAgent>(env); }
 std::unique_ptr<executor::Agent> makeTestAgent(const AgentEnvironment& env) { return std::make_unique<TestAgent>(env); }
 

@@ -148,4 +148,21 @@ std::string targetNode(const executor::ExecutionInput& input) {
   return input.frame.target.empty() ? "system" : input.frame.target;
 }
 
+double targetRps(const executor::ExecutionInput& input) {
+  const auto& p = input.frame.params;
+  if (p.rps) return *p.rps;
+  if (p.users) return *p.users * 0.0005;  // ~0.05% of users active in the same second at peak
+  if (p.connections) return *p.connections * 0.1;
+  return 1000;
+}
+
+std::optional<boost::json::object> capacityOf(const executor::TaskContext& ctx) {
+  std::optional<boost::json::object> found;
+  for (const auto& [task, result] : ctx.ancestors()) {
+    auto it = result->output.find("capacity");
+    if (it != result->output.end() && it->value().is_object()) found = it->value().get_object();
+  }
+  return found;
+}
+
 }  // namespace ymy::agents::detail

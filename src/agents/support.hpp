@@ -1,6 +1,7 @@
 #pragma once
 // Internal helpers shared by the builtin agents.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +53,12 @@ Architecture architectureFor(const AgentEnvironment& env, const executor::TaskCo
 
 // The canvas node a static-path task is about: the frame's target.
 std::string targetNode(const executor::ExecutionInput& input);
+
+// The load a static-path run sizes for: the request's RPS, else derived from
+// its users or connections, else 1000.
+double targetRps(const executor::ExecutionInput& input);
+
+// The sizing a cap-001 ancestor produced (its output["capacity"]), if any.
+std::optional<boost::json::object> capacityOf(const executor::TaskContext& ctx);
 
 }  // namespace ymy::agents::detail
