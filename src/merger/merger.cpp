@@ -53,16 +53,33 @@ MergeStats applyPatch(Canvas& canvas, const CanvasPatch& patch) {
   canvas.edges.erase(std::remove_if(canvas.edges.begin(), canvas.edges.end(),
                                     [&](const CanvasEdge& e) { return !exists(e.source) || !exists(e.target); }),
                      canvas.edges.end());
+  auto sameEnds = [](const CanvasEdge& a, const CanvasEdge& b) {
+    return a.source == b.source && a.target == b.target && a.type == b.type;
+  };
   for (const auto& e : patch.upserts.edges) {
     if (!exists(e.source) || !exists(e.target)) continue;
-    bool duplicate = std::any_of(canvas.edges.begin(), canvas.edges.end(), [&](const CanvasEdge& x) {
-      return x.source == e.source && x.target == e.target && x.type == e.type;
-    });
+    auto moved = e.id.empty() ? canvas.edges.end()
+                              : std::find_if(canvas.edges.begin(), canvas.edges.end(),
+                                             [&](const CanvasEdge& x) { return x.id == e.id; });
+    if (moved != canvas.edges.end()) {
+      if (sameEnds(*moved, e)) continue;
+      const bool duplicate = std::any_of(canvas.edges.begin(), canvas.edges.end(),
+                                         [&](const CanvasEdge& x) { return &x != &*moved && sameEnds(x, e); });
+      if (duplicate) {
+        canvas.edges.erase(moved);
+      } else {
+        *moved = e;
+      }
+      ++stats.edgesMoved;
+      continue;
+    }
+    const bool duplicate =
+        std::any_of(canvas.edges.begin(), canvas.edges.end(), [&](const CanvasEdge& x) { return sameEnds(x, e); });
     if (duplicate) continue;
     CanvasEdge edge = e;
-    std::set<std::string> ids;
-    for (const auto& x : canvas.edges) ids.insert(x.id);
-    if (edge.id.empty() || ids.count(edge.id)) {
+    if (edge.id.empty()) {
+      std::set<std::string> ids;
+      for (const auto& x : canvas.edges) ids.insert(x.id);
       int n = static_cast<int>(canvas.edges.size()) + 1;
       do {
         edge.id = "e" + std::to_string(n++);
