@@ -13,7 +13,8 @@ const CanvasNode* Canvas::findNode(std::string_view id) const {
   return nullptr;
 }
 
-Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view path) {
+namespace {
+Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path, bool edgeEndsMustExist) {
   return json::guarded([&] {
     json::Reader root(value, std::string(path));
     Canvas canvas;
@@ -40,8 +41,10 @@ Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view 
         CanvasEdge edge;
         edge.source = e.at("source").str();
         edge.target = e.at("target").str();
-        if (!ids.count(edge.source)) e.at("source").fail("unknown node '" + edge.source + "'");
-        if (!ids.count(edge.target)) e.at("target").fail("unknown node '" + edge.target + "'");
+        if (edge.source.empty()) e.at("source").fail("must not be empty");
+        if (edge.target.empty()) e.at("target").fail("must not be empty");
+        if (edgeEndsMustExist && !ids.count(edge.source)) e.at("source").fail("unknown node '" + edge.source + "'");
+        if (edgeEndsMustExist && !ids.count(edge.target)) e.at("target").fail("unknown node '" + edge.target + "'");
         edge.id = e.strOr("id", "e" + std::to_string(++index) + "-" + edge.source + "-" + edge.target);
         edge.type = e.strOr("type", "api-call");
         canvas.edges.push_back(std::move(edge));
@@ -49,6 +52,15 @@ Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view 
     }
     return canvas;
   });
+}
+}  // namespace
+
+Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view path) {
+  return readCanvas(value, path, true);
+}
+
+Result<Canvas> canvasPatchFromJson(const boost::json::value& value, std::string_view path) {
+  return readCanvas(value, path, false);
 }
 
 boost::json::value toJson(const Canvas& canvas) {

@@ -46,6 +46,9 @@ struct Canvas {
 // Strict parse: every node needs a non-empty unique id and a type; every
 // edge's source and target must name a node. Errors name the field path.
 Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view path = "canvas");
+// The same shape for a patch to a canvas: its edges may name nodes that are
+// only on the canvas it applies to.
+Result<Canvas> canvasPatchFromJson(const boost::json::value& value, std::string_view path = "patch");
 boost::json::value toJson(const Canvas& canvas);
 
 }  // namespace ymy

@@ -73,7 +73,7 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
   if (r.canvasPatch.is_object()) {
     const auto& patch = r.canvasPatch.get_object();
     if (auto it = patch.find("upserts"); it != patch.end()) {
-      if (auto canvas = canvasFromJson(it->value())) result.canvasUpdate = std::move(*canvas);
+      if (auto canvas = canvasPatchFromJson(it->value())) result.canvasUpdate = std::move(*canvas);
     }
     if (auto it = patch.find("removeNodes"); it != patch.end() && it->value().is_array()) {
       for (const auto& n : it->value().get_array()) {

@@ -61,4 +61,17 @@ TEST(Canvas, RejectsWrongShapesWithFieldPaths) {
 }
 
 }  // namespace
+TEST(Canvas, APatchMayConnectToNodesOfTheCanvasItAppliesTo) {
+  auto value = json::parse(R"({"nodes":[{"id":"monitoring","type":"monitoring"}],
+                               "edges":[{"source":"monitoring","target":"auth-service","type":"scrapes"}]})",
+                           "patch");
+  ASSERT_TRUE(value);
+  EXPECT_FALSE(canvasFromJson(*value));  // as a whole canvas, the edge dangles
+  auto patch = canvasPatchFromJson(*value);
+  ASSERT_TRUE(patch) << patch.error().message;
+  EXPECT_EQ(patch->edges[0].target, "auth-service");
+  auto empty = json::parse(R"({"edges":[{"source":"","target":"x"}]})", "patch");
+  EXPECT_FALSE(canvasPatchFromJson(*empty));
+}
+
 }  // namespace ymy
