@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agents/flow_items.hpp"
+#include "agents/scaling_analysis.hpp"
 #include "agents/support.hpp"
 
 namespace ymy::agents {
@@ -315,13 +316,40 @@ class ArchitectAgent final : public executor::Agent {
         result.summary = "Removed " + target + " and its connections";
         break;
       case Intent::kScaleComponent: {
-        CanvasNode scaled = node(target, "service", "", {{"scaling", "horizontal"}, {"stateless", true}});
-        if (const auto* existing = input.baseCanvas.findNode(target)) {
-          scaled.type = existing->type;
-          scaled.label = existing->label;
+        // The scaled component as the sizing has it; the merger replaces the
+        // node with it when the run is assembled (REPLACE_COMPONENT).
+        auto sizing = detail::capacityOf(ctx);
+        auto count = [&](const char* key, std::int64_t fallback) {
+          return sizing && sizing->contains(key) && sizing->at(key).is_number() ? sizing->at(key).to_number<std::int64_t>()
+                                                                                 : fallback;
+        };
+        const auto instances = count("instances", 2);
+        const auto sessionNodes = count("sessionNodes", 0);
+        const auto replicas = count("readReplicas", 0);
+        boost::json::object config{{"instances", instances}, {"scaling", "horizontal"}, {"stateless", true}};
+        if (count("loadBalancers", instances > 1) > 0) config["load_balancer"] = "NGINX with round-robin";
+        if (sessionNodes > 0) config["session_store"] = "Redis Cluster (" + std::to_string(sessionNodes) + " nodes)";
+        if (sizing && sizing->contains("database") && sizing->at("database").is_string() &&
+            !sizing->at("database").get_string().empty()) {
+          std::string db(sizing->at("database").get_string());
+          db = db.substr(0, db.find(' '));  // "MySQL single instance" -> "MySQL"
+          config["database"] = replicas > 0 ? db + " with " + std::to_string(replicas) + " read replicas" : db;
         }
-        result.canvasUpdate.nodes.push_back(std::move(scaled));
-        result.summary = "Marked " + target + " for horizontal scaling";
+        if (count("cacheNodes", 0) > 0) config["caching"] = "Redis for hot reads and token validation";
+        if (sizing && sizing->contains("estimatedCapacity")) {
+          config["estimated_capacity"] = std::to_string(count("estimatedCapacity", 0)) + " RPS";
+        }
+        result.output["scaled"] = boost::json::object{{"target", target},
+                                                      {"config", config},
+                                                      {"instances", instances},
+                                                      {"loadBalancer", instances > 1},
+                                                      {"sessionNodes", sessionNodes},
+                                                      {"cacheNodes", count("cacheNodes", 0)},
+                                                      {"readReplicas", replicas},
+                                                      {"monitoring", true}};
+        result.summary = "Scaled topology for " + target + ": " + std::to_string(instances) + " instances" +
+                         (sessionNodes > 0 ? ", " + std::to_string(sessionNodes) + "-node session cluster" : "") +
+                         (replicas > 0 ? ", " + std::to_string(replicas) + " read replicas" : "");
         break;
       }
       default: {
@@ -375,6 +403,26 @@ class ArchitectAgent final : public executor::Agent {
     if (findings.empty()) md << "- No structural risks found in the canvas.\n";
     if (!step(ctx, "Writing findings...", 0.5)) return cancelled();
     executor::TaskResult result;
+    if (input.frame.intent == Intent::kScaleComponent && focus) {
+      // The spec's analysis step: what is asked, the deployment in one phrase,
+      // what to change, and what the change means for security.
+      auto current = env_.capacity.analyse(*focus, &canvas);
+      if (!current) return tl::unexpected(current.error());
+      const auto analysis = analyseScaling(env_.catalog, input, *current, detail::targetRps(input));
+      md << "\n## Scaling analysis\n\n- requirement: " << analysis.requirement
+         << "\n- current configuration: " << analysis.currentConfig << "\n- security: " << analysis.security
+         << "\n\n### Recommendations\n\n";
+      for (const auto& r : analysis.recommendations) md << "- " << r << "\n";
+      md << "\n### Security implications\n\n";
+      for (const auto& s : analysis.securityImplications) md << "- " << s << "\n";
+      auto strings = [](const std::vector<std::string>& v) { return boost::json::array(v.begin(), v.end()); };
+      ctx.emit("analysisCompleted", boost::json::object{{"requirement", analysis.requirement},
+                                                        {"currentConfig", analysis.currentConfig},
+                                                        {"security", analysis.security},
+                                                        {"recommendations", analysis.recommendations.size()},
+                                                        {"items", strings(analysis.recommendations)},
+                                                        {"securityImplications", strings(analysis.securityImplications)}});
+    }
     result.files.push_back({"analysis/" + detail::slug(ctx.task().id + " " + ctx.task().name) + ".md", md.str()});
     boost::json::array list;
     for (const auto& f : findings) list.emplace_back(f);

@@ -8,6 +8,7 @@
 //   ops-001   deployment, load balancer and monitoring configuration
 //   test-001  load, regression and benchmark tests
 
+#include "capacity/capacity.hpp"
 #include "codegen/codegen.hpp"
 #include "executor/agent.hpp"
 #include "intent/catalog_matcher.hpp"
@@ -20,6 +21,7 @@ struct AgentEnvironment {
   const Catalog& catalog;
   const intent::CatalogMatcher& matcher;
   const codegen::Generator& generator;
+  const capacity::CapacityModel& capacity;
 };
 
 void registerBuiltinAgents(executor::AgentRegistry& registry, const AgentEnvironment& environment);

@@ -4,6 +4,7 @@
 // tasks replace earlier ones at the same path.
 
 #include "executor/executor.hpp"
+#include "merger/merger.hpp"
 
 namespace ymy::engine {
 
@@ -12,5 +13,10 @@ class DesignAssembler final : public executor::ResultAssembler {
   executor::Assembly assemble(const executor::ExecutionInput& input, const Plan& plan,
                               const std::vector<std::pair<const Task*, const executor::TaskResult*>>& results) override;
 };
+
+// arch-001's output["scaled"] on a static scaling run, for the merger's
+// REPLACE_COMPONENT: {target, config, instances, loadBalancer, sessionNodes,
+// cacheNodes, readReplicas, monitoring}. Missing keys take the defaults.
+merger::ScaledComponent scaledComponentFromJson(const boost::json::object& scaled);
 
 }  // namespace ymy::engine

@@ -1,5 +1,8 @@
 #include "engine/design.hpp"
 
+#include <cmath>
+
+#include "capacity/capacity.hpp"
 #include "planner/validation.hpp"
 
 namespace ymy::engine {
@@ -14,6 +17,7 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   auto planned = engine.plan(d->analysis_, request, options.staticThreshold);
   if (!planned) return tl::unexpected(planned.error());
   d->planned_ = std::move(*planned);
+  d->analyseScaling(engine, canvas);
   d->options_ = options;
   d->clock_ = &clock;
   d->sink_ = &sink;
@@ -26,7 +30,8 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   input.preferences = d->analysis_.context.userPreferences;
   executor::ExecutorOptions exec;
   exec.executionId = options.executionId;
-  exec.firstSeq = 4;  // after intentAnalyzed, contextExtracted, planGenerated
+  // After intentAnalyzed, contextExtracted, planGenerated and the static path's events.
+  exec.firstSeq = 4 + d->preludeEvents_.size();
   exec.maxParallel = options.parallel;
   exec.simulateLatency = options.simulateLatency;
   exec.observer = options.observer;
@@ -95,11 +100,49 @@ void Design::start() {
                                   {"components", analysis_.context.components.size()},
                                   {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
                                                                          analysis_.context.userPreferences.end())}});
-  publish(3, "planGenerated", {{"taskCount", planned_.plan.tasks.size()},
-                               {"route", routeName(planned_.route)},
-                               {"approach", planned_.approach},
-                               {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
+  std::uint64_t seq = 3;
+  // The component analysis comes before the plan, as in the spec's Example 2.
+  for (const auto& [type, fields] : preludeEvents_) {
+    if (type == "bottlenecksIdentified") publish(seq++, type.c_str(), fields);
+  }
+  publish(seq++, "planGenerated", {{"taskCount", planned_.plan.tasks.size()},
+                                   {"route", routeName(planned_.route)},
+                                   {"approach", planned_.approach},
+                                   {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
+  for (const auto& [type, fields] : preludeEvents_) {
+    if (type != "bottlenecksIdentified") publish(seq++, type.c_str(), fields);
+  }
   execution_->start();
+}
+
+void Design::analyseScaling(const Engine& engine, const std::optional<Canvas>& canvas) {
+  const auto& frame = analysis_.frame;
+  if (planned_.route != Route::kStatic || frame.intent != Intent::kScaleComponent) return;
+  const double targetRps = frame.params.rps ? *frame.params.rps : 0;
+  boost::json::object variables{{"target", frame.target}};
+  if (targetRps > 0) variables["target_rps"] = targetRps;
+  const CanvasNode* node = canvas ? canvas->findNode(frame.target) : nullptr;
+  if (node) {
+    auto current = engine.capacity().analyse(*node, &*canvas);
+    if (current) {
+      boost::json::array bottlenecks;
+      for (const auto& b : current->bottlenecks) bottlenecks.push_back(capacity::toJson(b));
+      preludeEvents_.emplace_back("bottlenecksIdentified",
+                                  boost::json::object{{"component", node->id},
+                                                      {"count", bottlenecks.size()},
+                                                      {"bottlenecks", std::move(bottlenecks)},
+                                                      {"currentCapacity", std::llround(current->currentCapacityRps)},
+                                                      {"instances", current->instances}});
+      variables["current_capacity"] = std::llround(current->currentCapacityRps);
+      if (targetRps > 0 && current->currentCapacityRps > 0) {
+        variables["scaling_factor"] =
+            std::to_string(static_cast<long long>(std::ceil(targetRps / current->currentCapacityRps))) + "x";
+      }
+    }
+  }
+  preludeEvents_.emplace_back("scalingPlanGenerated", boost::json::object{{"approach", "horizontal_scaling"},
+                                                                          {"template", planned_.approach},
+                                                                          {"variables", std::move(variables)}});
 }
 
 }  // namespace ymy::engine

@@ -71,8 +71,13 @@ class Design {
  private:
   Design() = default;
 
+  // The static path's component analysis and template variables, published
+  // before the run (bottlenecksIdentified, scalingPlanGenerated).
+  void analyseScaling(const Engine& engine, const std::optional<Canvas>& canvas);
+
   Analysis analysis_;
   planner::PlanOutcome planned_;
+  std::vector<std::pair<std::string, boost::json::object>> preludeEvents_;  // after planGenerated
   DesignOptions options_;
   bool resumed_ = false;
   Clock* clock_ = nullptr;

@@ -49,8 +49,11 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDi
   auto generator = codegen::Generator::load(dataDir / "templates");
   if (!generator) return tl::unexpected(generator.error());
   engine->generator_ = std::make_unique<codegen::Generator>(std::move(*generator));
-  engine->environment_ = std::make_unique<agents::AgentEnvironment>(
-      agents::AgentEnvironment{engine->catalog_, engine->analyzer_->matcher(), *engine->generator_});
+  auto capacity = capacity::CapacityModel::load(capacity::defaultBaselinesPath(dataDir));
+  if (!capacity) return tl::unexpected(capacity.error());
+  engine->capacity_ = std::make_unique<capacity::CapacityModel>(std::move(*capacity));
+  engine->environment_ = std::make_unique<agents::AgentEnvironment>(agents::AgentEnvironment{
+      engine->catalog_, engine->analyzer_->matcher(), *engine->generator_, *engine->capacity_});
   agents::registerBuiltinAgents(engine->agents_, *engine->environment_);
   return engine;
 }

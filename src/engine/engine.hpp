@@ -44,6 +44,7 @@ class Engine {
   const intent::IntentAnalyzer& analyzer() const { return *analyzer_; }
   const codegen::Generator& generator() const { return *generator_; }
   const executor::AgentRegistry& agents() const { return agents_; }
+  const capacity::CapacityModel& capacity() const { return *capacity_; }
 
  private:
   Engine() = default;
@@ -51,6 +52,7 @@ class Engine {
   intent::IntentClassifier classifier_;
   std::unique_ptr<intent::IntentAnalyzer> analyzer_;  // refers to the two above
   std::unique_ptr<codegen::Generator> generator_;
+  std::unique_ptr<capacity::CapacityModel> capacity_;
   std::unique_ptr<agents::AgentEnvironment> environment_;  // refers to the above
   executor::AgentRegistry agents_;
 };

@@ -55,6 +55,9 @@ class TaskContext {
   virtual void progress(std::string text) = 0;
   virtual void iterationStarted(int iteration, std::string focus) = 0;
   virtual void iterationProgress(int iteration, std::string text, int filesGenerated) = 0;
+  // A domain event of the run (bottlenecksIdentified, configurationGenerated,
+  // ...), published like progress: only while this run is current.
+  virtual void emit(std::string type, boost::json::object fields) = 0;
 
   // Simulated agent latency: waits fraction x estimatedTime x simulateLatency
   // seconds on the execution's clock. Returns false when the run was cancelled.
@@ -74,6 +77,7 @@ class QuietContext : public TaskContext {
   void progress(std::string) override {}
   void iterationStarted(int, std::string) override {}
   void iterationProgress(int, std::string, int) override {}
+  void emit(std::string, boost::json::object) override {}
   bool simulateWork(double) override { return true; }
   bool cancelled() const override { return false; }
   void cpuBound(const std::function<void()>& work) override { work(); }

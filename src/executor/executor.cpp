@@ -95,6 +95,11 @@ class Execution::Context final : public TaskContext {
                                            {"filesGenerated", filesGenerated}});
   }
 
+  void emit(std::string type, boost::json::object fields) override {
+    fields.emplace("taskId", task_.id);
+    publishIfCurrent(std::move(type), std::move(fields));
+  }
+
   // Sleeps until the task's start plus the fraction of its budget used so far,
   // so real work done between calls counts against the budget: a task takes
   // max(estimatedTime x simulateLatency, its real work).
@@ -507,6 +512,7 @@ void Execution::completeIfDoneLocked() {
       (tasks_[i].regenerated ? summary.regeneratedTasks : summary.keptTasks).push_back(plan_.tasks[i].id);
     }
   }
+  for (auto& [type, fields] : assembly_.events) publishLocked(type, fields);
   if (!summary.success) {
     std::string reason = cancelled_ ? "cancelled: " + cancelReason_
                                     : std::to_string(summary.tasksFailed) + " task(s) failed, " +

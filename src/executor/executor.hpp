@@ -49,6 +49,9 @@ struct Assembly {
   CanvasChanges canvasChanges;
   CodeGeneration codeGeneration;
   std::vector<std::string> nextSteps;
+  // Events about the product (componentReplaced, scalingCompleted, ...),
+  // published in order just before executionSummary.
+  std::vector<std::pair<std::string, boost::json::object>> events;
 };
 class ResultAssembler {
  public:

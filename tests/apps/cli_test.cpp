@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -157,6 +158,71 @@ TEST(Cli, DesignWritesThePlanCanvasSummaryDiagramAndFiles) {
   auto plan = json::parseFile(outDir / "plan.json", "plan");
   ASSERT_TRUE(plan);
   EXPECT_EQ(plan->as_array().size(), 8u);
+}
+
+// The spec's Example 2 from the command line: the static path's events in
+// the spec's order, with figures the capacity model backs.
+TEST(Cli, Example2ScalesTheAuthServiceOnTheStaticPath) {
+  TempDir dir;
+  auto outDir = std::filesystem::path(dir.write("placeholder", "")).parent_path() / "scaled";
+  auto r = run({"design", "Fix the auth service in my design and make it scalable to 5000 RPS", "--canvas",
+                (test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json").string(), "--json", "--out",
+                outDir.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::map<std::string, boost::json::object> byType;
+  std::vector<std::string> order;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto v = json::parse(line, "event line");
+    ASSERT_TRUE(v) << line;
+    const std::string type(v->at("type").as_string());
+    order.push_back(type);
+    byType[type] = v->as_object();
+  }
+  const std::vector<std::string> spec = {"intentAnalyzed",         "bottlenecksIdentified", "scalingPlanGenerated",
+                                         "analysisCompleted",      "configurationGenerated", "componentReplaced",
+                                         "scalingCompleted",       "executionSummary"};
+  std::size_t at = 0;
+  for (const auto& type : order) {
+    if (at < spec.size() && type == spec[at]) ++at;
+  }
+  EXPECT_EQ(at, spec.size()) << "events out of the spec's order; next expected: " << (at < spec.size() ? spec[at] : "");
+  EXPECT_EQ(byType["intentAnalyzed"].at("intent").as_string(), "SCALE_COMPONENT");
+  EXPECT_EQ(byType["bottlenecksIdentified"].at("count").as_int64(), 3);
+  const auto& variables = byType["scalingPlanGenerated"].at("variables").as_object();
+  EXPECT_EQ(variables.at("target_rps").to_number<double>(), 5000);
+  EXPECT_EQ(variables.at("current_capacity").to_number<double>(), 100);
+  EXPECT_EQ(variables.at("scaling_factor").as_string(), "50x");
+  EXPECT_EQ(byType["analysisCompleted"].at("requirement").as_string(), "high_throughput_auth");
+  EXPECT_EQ(byType["analysisCompleted"].at("security").as_string(), "maintain_jwt_security");
+  const auto& config = byType["configurationGenerated"];
+  EXPECT_GE(config.at("instances").as_int64(), 9);
+  EXPECT_LE(config.at("instances").as_int64(), 13);
+  EXPECT_EQ(config.at("sessionStore").as_string(), "Redis Cluster (3 nodes)");
+  EXPECT_EQ(config.at("readReplicas").as_int64(), 2);
+  EXPECT_TRUE(config.at("meetsTarget").as_bool());
+  const auto& replaced = byType["componentReplaced"];
+  EXPECT_LT(replaced.at("firstAccuracy").as_int64(), replaced.at("accuracy").as_int64());
+  EXPECT_GE(replaced.at("accuracy").as_int64(), 90);
+  const auto& done = byType["scalingCompleted"];
+  EXPECT_GE(done.at("newRPS").as_int64(), 5000);
+  EXPECT_GE(done.at("filesUpdated").as_int64(), 5);
+
+  // The merged canvas: the scaled node behind a load balancer, sessions in a
+  // Redis cluster, two read replicas, monitoring; no dangling edge.
+  auto canvasJson = json::parseFile(outDir / "canvas.json", "canvas");
+  ASSERT_TRUE(canvasJson);
+  auto canvas = canvasFromJson(*canvasJson);
+  ASSERT_TRUE(canvas) << canvas.error().message;
+  for (const char* id : {"auth-service", "auth-service-lb", "auth-service-sessions", "monitoring"}) {
+    EXPECT_TRUE(canvas->findNode(id)) << id;
+  }
+  int replicas = 0;
+  for (const auto& n : canvas->nodes) {
+    if (n.config.contains("role") && n.config.at("role") == "read-replica") ++replicas;
+  }
+  EXPECT_EQ(replicas, 2);
+  EXPECT_EQ(canvas->findNode("auth-service")->config.at("instances"), config.at("instances"));
 }
 
 TEST(Cli, DesignBadInputExitsTwo) {

@@ -661,6 +661,34 @@ TEST_F(ServerTest, ModificationRefusalsSayWhy) {
   EXPECT_NE(r.body.find("only a run in progress can be modified"), std::string::npos) << r.body;
 }
 
+// The spec's Example 2 through the API: the static path against a posted canvas.
+TEST_F(ServerTest, Example2ScalesTheAuthServiceThroughTheApi) {
+  startServer();
+  auto canvas = json::parseFile(test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json", "canvas");
+  ASSERT_TRUE(canvas);
+  auto r = request(http::verb::post, "/api/design",
+                   json::compact(boost::json::object{
+                       {"request", "Fix the auth service in my design and make it scalable to 5000 RPS"},
+                       {"canvas", *canvas}}));
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json().at("route").as_string(), "STATIC");
+  const std::string id(r.json().at("executionId").as_string());
+  followByLongPoll(id);
+  auto events = request(http::verb::get, "/api/executions/" + id + "/events?after=0&limit=5000").json();
+  std::map<std::string, boost::json::value> byType;
+  for (const auto& e : events.at("events").as_array()) byType[std::string(e.at("type").as_string())] = e;
+  for (const char* t : {"bottlenecksIdentified", "scalingPlanGenerated", "analysisCompleted", "configurationGenerated",
+                        "componentReplaced", "scalingCompleted"}) {
+    EXPECT_TRUE(byType.count(t)) << t;
+  }
+  EXPECT_GE(byType["scalingCompleted"].at("newRPS").as_int64(), 5000);
+  auto state = request(http::verb::get, "/api/executions/" + id).json();
+  EXPECT_EQ(state.at("status").as_string(), "completed") << json::compact(state);
+  auto merged = canvasFromJson(state.at("summary").at("canvas"));
+  ASSERT_TRUE(merged) << merged.error().message;  // strict: no dangling edge, unique ids
+  EXPECT_TRUE(merged->findNode("auth-service-lb"));
+}
+
 TEST_F(ServerTest, CancelStopsARunningExecution) {
   startServer();
   const std::string id = startDesign(kExample1, 1.0);  // minutes of simulated work
