@@ -104,6 +104,17 @@ PlanOutcome scale(const PlanRequest& r) {
   return {Route::kStatic, "High-RPS Service Scaling", b.finish()};
 }
 
+// The named pattern an ADD request matches: the infrastructure it adds, when
+// that is all it adds.
+std::string addPattern(const PlanRequest& r) {
+  if (mentionsAny(std::string(r.requestText), {"read replica", "replicas"})) return "Add Read Replicas";
+  const auto& first = r.frame.components.empty() ? std::string() : r.frame.components.front();
+  if (first == "cache") return "Add Cache";
+  if (first == "queue") return "Add Queue";
+  if (first == "monitoring") return "Add Monitoring";
+  return "Add Component";
+}
+
 PlanOutcome add(const PlanRequest& r) {
   PlanBuilder b;
   const auto targets = targetsOf(r, 6);
@@ -153,7 +164,7 @@ PlanOutcome add(const PlanRequest& r) {
   }
   b.add("Integration Tests", "Test the new components with their neighbours", TaskType::kTesting, kTestAgent, 15,
         "Generate integration tests for " + joinList(labels(targets)) + " and the services that call them.", finals, true);
-  return {Route::kStatic, "Add Component", b.finish()};
+  return {Route::kStatic, addPattern(r), b.finish()};
 }
 
 PlanOutcome modify(const PlanRequest& r, std::string_view requestText) {

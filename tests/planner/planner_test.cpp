@@ -116,6 +116,23 @@ TEST_F(PlannerTest, ScalingReusesWhatTheCanvasAlreadyHas) {
   for (const auto& t : p.plan.tasks) EXPECT_NE(t.name, "Monitoring & Alerts");
 }
 
+TEST_F(PlannerTest, StaticRequestsMatchANamedPattern) {
+  const auto canvas = exampleCanvas();
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"Fix the auth service in my design and make it scalable to 5000 RPS", "High-RPS Service Scaling"},
+      {"put a redis cache in front of the product service", "Add Cache"},
+      {"we need read replicas for the users database", "Add Read Replicas"},
+      {"add a message queue between the cart and payments", "Add Queue"},
+      {"add monitoring and alerting to my design", "Add Monitoring"},
+      {"add a wishlist service", "Add Component"},
+  };
+  for (const auto& [request, pattern] : cases) {
+    auto [a, p] = plan(request, &canvas);
+    EXPECT_EQ(p.route, Route::kStatic) << request;
+    EXPECT_EQ(p.approach, pattern) << request;
+  }
+}
+
 TEST_F(PlannerTest, RemovalUpdatesEveryCallerOnTheCanvas) {
   auto canvas = exampleCanvas();
   auto [a, p] = plan("remove the auth service from my design", &canvas);
