@@ -311,10 +311,12 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       live = true;
       const auto& ex = it->second->design->execution();
       modifications = executor::toJson(ex.modifications());
-      if (ex.finished()) {  // summary published; the store is being updated
+      if (ex.finished() && !ex.suspended()) {  // summary published; the store is being updated
         const auto& s = ex.summary();
         status = s.success ? "completed" : s.cancelled ? "cancelled" : "failed";
-        summary = toJsonFields(s);
+        auto fields = toJsonFields(s);
+        fields["canvas"] = toJson(ex.assembly().canvas);  // as finish() stores it
+        summary = std::move(fields);
       }
       for (const auto& t : it->second->design->execution().snapshot()) {
         boost::json::object o = toJson(t.task).as_object();
