@@ -3,9 +3,13 @@
 // Python + FastAPI when the run's preferences name Python), the React
 // frontend (in three iterations, as in the spec), or the integration test
 // suite, from the architecture and schema its ancestors produced. Static-path
-// code tasks get a change plan against the existing service.
+// code tasks get a change plan against the existing service; scaling one
+// gets its configuration for the scaled deployment instead (config.js).
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <optional>
 #include <sstream>
 
 #include <boost/json/serialize.hpp>
@@ -20,6 +24,116 @@ using detail::cancelled;
 using detail::step;
 
 bool endsWith(const std::string& s, const char* suffix) { return s.ends_with(suffix); }
+
+// ---- The scaled configuration (static path, scale intent) --------------------
+
+// Scaling a component of the design: its configuration for the scaled
+// deployment, not a regenerated service. ops-001's docker-compose.yml sets
+// every variable config.js reads; the defaults here only serve development.
+bool scalesACanvasNode(const executor::ExecutionInput& input) {
+  return input.frame.intent == Intent::kScaleComponent && input.baseCanvas.findNode(detail::targetNode(input));
+}
+
+std::optional<double> sizingNumber(const std::optional<boost::json::object>& sizing, std::string_view key) {
+  if (!sizing) return std::nullopt;
+  auto it = sizing->find(key);
+  if (it == sizing->end() || !it->value().is_number()) return std::nullopt;
+  const auto& v = it->value();
+  return v.is_int64()    ? static_cast<double>(v.get_int64())
+         : v.is_uint64() ? static_cast<double>(v.get_uint64())
+                         : v.get_double();
+}
+
+std::string sizingString(const std::optional<boost::json::object>& sizing, std::string_view key) {
+  if (!sizing) return {};
+  auto it = sizing->find(key);
+  return it != sizing->end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+std::string configString(const CanvasNode* node, std::string_view key) {
+  if (!node) return {};
+  auto it = node->config.find(key);
+  return it != node->config.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+// "MySQL single instance" -> "mysql"; "" when the text names neither engine.
+std::string engineIn(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (text.find("mysql") != std::string::npos || text.find("maria") != std::string::npos) return "mysql";
+  if (text.find("postgres") != std::string::npos) return "postgresql";
+  return {};
+}
+
+// The database node the target uses: joined to it by an edge, target -> db first.
+const CanvasNode* databaseOf(const Canvas& canvas, const std::string& target) {
+  auto usable = [&](const std::string& id) -> const CanvasNode* {
+    const auto* n = canvas.findNode(id);
+    if (!n || n->id == target || configString(n, "role") == "read-replica") return nullptr;
+    std::string type = n->type;
+    for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* mark : {"database", "sql", "postgres", "mongo", "maria"}) {
+      if (type.find(mark) != std::string::npos) return n;
+    }
+    return nullptr;
+  };
+  for (bool outgoing : {true, false}) {
+    for (const auto& e : canvas.edges) {
+      if ((outgoing ? e.source : e.target) != target) continue;
+      if (const auto* n = usable(outgoing ? e.target : e.source)) return n;
+    }
+  }
+  return nullptr;
+}
+
+// "users-db" -> "users_db": the database and user names compose creates.
+std::string sqlName(const std::string& id) {
+  std::string out = detail::slug(id);
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out.substr(0, 32);
+}
+
+boost::json::object scaledConfigView(const executor::ExecutionInput& input,
+                                     const std::optional<boost::json::object>& sizing) {
+  const std::string target = detail::targetNode(input);
+  const CanvasNode* node = input.baseCanvas.findNode(target);
+  const double rps = sizingNumber(sizing, "rps").value_or(detail::targetRps(input));
+  const auto instances = sizingNumber(sizing, "instances").value_or(std::max(2.0, std::ceil(rps * 1.1 / 500)));
+  const bool sessions =
+      sizingString(sizing, "sessionStore") != "none" && sizingNumber(sizing, "sessionNodes").value_or(3) > 0;
+  const bool cache = sizingNumber(sizing, "cacheNodes").value_or(1) > 0;
+  int port = 3000;
+  if (node) {
+    auto it = node->config.find("port");
+    if (it != node->config.end() && it->value().is_int64()) port = static_cast<int>(it->value().get_int64());
+  }
+  boost::json::object view{{"target", target},
+                           {"rps", std::lround(rps)},
+                           {"instances", std::lround(instances)},
+                           {"port", port},
+                           {"sessionStore", sessions ? "redis-cluster" : "none"},
+                           {"devCacheNodes", cache ? "127.0.0.1:6379" : ""}};
+  const CanvasNode* db = databaseOf(input.baseCanvas, target);
+  const bool sizedDatabase =
+      sizingNumber(sizing, "databasePrimaries").value_or(0) > 0 || sizingNumber(sizing, "readReplicas").value_or(0) > 0;
+  if (db || sizedDatabase) {
+    std::string engine;
+    for (const auto& text :
+         {sizingString(sizing, "databaseEngine"), configString(db, "engine"), db ? db->label : std::string(),
+          configString(node, "database"), sizingString(sizing, "database")}) {
+      engine = engineIn(text);
+      if (!engine.empty()) break;
+    }
+    if (engine.empty()) engine = "postgresql";
+    const bool mysql = engine == "mysql";
+    view["database"] = boost::json::object{{"engine", engine},
+                                           {"engineName", mysql ? "MySQL" : "PostgreSQL"},
+                                           {"defaultPort", mysql ? 3306 : 5432},
+                                           {"maxConnections", mysql ? 500 : 300},
+                                           {"databaseName", sqlName(db ? db->id : target + "-db")},
+                                           {"appUser", sqlName(target)}};
+  }
+  return view;
+}
 
 class CodeAgent final : public executor::Agent {
  public:
@@ -41,6 +155,7 @@ class CodeAgent final : public executor::Agent {
       case Work::kServiceOrChange:
         break;
     }
+    if (scalesACanvasNode(ctx.input())) return scaledConfig(ctx);
     if (const ServicePlan* plan = serviceFor(task, arch)) return service(ctx, *plan);
     return changePlan(ctx);
   }
@@ -66,6 +181,13 @@ class CodeAgent final : public executor::Agent {
         return out;
       case Work::kServiceOrChange:
         break;
+    }
+    if (scalesACanvasNode(ctx.input())) {  // the scaled configuration: from the sizing
+      const std::string target = detail::targetNode(ctx.input());
+      out.produces.insert(flow::code(target));
+      out.consumes.insert(flow::service(target));
+      out.consumes.insert(flow::capacity(target));
+      return out;
     }
     const Architecture arch = detail::architectureFor(env_, ctx);
     if (const ServicePlan* plan = serviceFor(task, arch)) {
@@ -197,6 +319,24 @@ class CodeAgent final : public executor::Agent {
     executor::TaskResult result;
     result.files = std::move(*files);
     result.summary = "Integration tests for " + std::to_string(arch.services.size()) + " services";
+    return result;
+  }
+
+  // The target's config.js for its scaled deployment: instances, JWT secret,
+  // session store, database primary and read replicas, cache.
+  Result<executor::TaskResult> scaledConfig(executor::TaskContext& ctx) {
+    const auto& input = ctx.input();
+    const std::string target = detail::targetNode(input);
+    if (!step(ctx, "Writing the scaled configuration of " + target + "...", 1.0)) return cancelled();
+    const auto view = scaledConfigView(input, detail::capacityOf(ctx));
+    auto text = env_.generator.render("deploy/scaled-config.js", view);
+    if (!text) return tl::unexpected(text.error());
+    executor::TaskResult result;
+    result.files.push_back({target + "/config.js", std::move(*text)});
+    result.summary = "config.js of " + target + " for " + boost::json::serialize(view.at("instances")) +
+                     " stateless instances: sessions " +
+                     (view.at("sessionStore") == "none" ? std::string("none") : "in a Redis Cluster") +
+                     (view.contains("database") ? ", reads from the read replicas" : "");
     return result;
   }
 
