@@ -39,6 +39,7 @@ const char* kExample2 = "Fix the auth service in my design and make it scalable 
 
 struct Options {
   std::string dataDir;
+  std::string capacityOverrides;
   std::string request;
   std::string requestFile;
   std::string canvasFile;
@@ -106,6 +107,10 @@ struct Loaded {
   std::string request;
 };
 
+std::filesystem::path dataDirOf(const Options& o) {
+  return o.dataDir.empty() ? defaultDataDir() : std::filesystem::path(o.dataDir);
+}
+
 Result<Loaded> loadInputs(const Options& o, std::istream& in) {
   Loaded l;
   auto request = readRequest(o, in);
@@ -116,7 +121,7 @@ Result<Loaded> loadInputs(const Options& o, std::istream& in) {
     if (!canvas) return tl::unexpected(canvas.error());
     l.canvas = std::move(*canvas);
   }
-  auto engine = Engine::load(o.dataDir.empty() ? defaultDataDir() : std::filesystem::path(o.dataDir));
+  auto engine = Engine::load(dataDirOf(o), o.capacityOverrides);
   if (!engine) return tl::unexpected(engine.error());
   l.engine = std::move(*engine);
   return l;
@@ -181,9 +186,6 @@ int cmdValidatePlan(const Options& o, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
-std::filesystem::path dataDirOf(const Options& o) {
-  return o.dataDir.empty() ? defaultDataDir() : std::filesystem::path(o.dataDir);
-}
 
 int cmdTrain(const Options& o, std::ostream& out, std::ostream& err) {
   auto dataDir = dataDirOf(o);
@@ -242,7 +244,7 @@ void printDemo(std::ostream& out, const char* title, const std::string& request,
 
 int cmdDemo(const Options& o, std::ostream& out, std::ostream& err) {
   auto dataDir = dataDirOf(o);
-  auto engine = Engine::load(dataDir);
+  auto engine = Engine::load(dataDir, o.capacityOverrides);
   if (!engine) return error(err, engine.error().message, kFailed);
   auto canvas = loadCanvasFile(dataDir / "examples" / "ecommerce-basic-auth.canvas.json");
   if (!canvas) return error(err, canvas.error().message, kFailed);
@@ -385,7 +387,7 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
 
 
 int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
-  auto engine = Engine::load(dataDirOf(o));
+  auto engine = Engine::load(dataDirOf(o), o.capacityOverrides);
   if (!engine) return error(err, engine.error().message, kFailed);
   std::unique_ptr<store::Store> store;
   if (o.memory) {
@@ -431,6 +433,9 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   app.require_subcommand(1);
   Options o;
   app.add_option("--data-dir", o.dataDir, "Directory with catalog/, models/ and intent/ (default: found beside the binary)");
+  app.add_option("--capacity-overrides", o.capacityOverrides,
+                 "JSON file merged over the capacity baselines (data/capacity/baselines.json), e.g. "
+                 "{\"app\":{\"cpu_bound\":{\"rpsPerUnit\":900}}}");
 
   auto addRequestOptions = [&](CLI::App* cmd) {
     cmd->add_option("request", o.request, "The request in plain words (\"-\" reads standard input)");

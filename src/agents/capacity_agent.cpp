@@ -59,6 +59,19 @@ std::string report(const capacity::CurrentConfig& current, const capacity::Sizin
   return md.str();
 }
 
+// Per tier, what the queueing check says at the target load.
+boost::json::array tiersOf(const capacity::SizingResult& sized) {
+  boost::json::array out;
+  for (const auto& t : sized.tiers) {
+    out.push_back(boost::json::object{{"tier", t.tier},
+                                      {"count", t.count},
+                                      {"utilisation", std::round(t.utilisation * 1000) / 1000},
+                                      {"p50Ms", std::round(t.p50Ms * 100) / 100},
+                                      {"p99Ms", std::round(t.p99Ms * 100) / 100}});
+  }
+  return out;
+}
+
 class CapacityAgent final : public executor::Agent {
  public:
   explicit CapacityAgent(const AgentEnvironment& env) : env_(env) {}
@@ -115,7 +128,9 @@ class CapacityAgent final : public executor::Agent {
                                  {"readReplicas", sized->countOf(kTierDatabaseReplicas)},
                                  {"cacheNodes", sized->countOf(kTierCache)},
                                  {"limitingTier", sized->limitingTier},
-                                 {"meetsTarget", sized->meetsTarget}});
+                                 {"meetsTarget", sized->meetsTarget},
+                                 {"p99Ms", std::round(sized->pathP99Ms * 100) / 100},
+                                 {"tiers", tiersOf(*sized)}});
     result.summary = std::to_string(instances) + " instances, " + std::to_string(sized->countOf(kTierDatabaseReplicas)) +
                      " read replicas, " + std::to_string(sessionNodes) + " session nodes: " +
                      std::to_string(estimated) + " RPS, limited by " + sized->limitingTier;

@@ -34,7 +34,8 @@ std::filesystem::path defaultDataDir() {
   return YOUMEYOU_SOURCE_DATA_DIR;
 }
 
-Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDir) {
+Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDir,
+                                             const std::filesystem::path& capacityOverrides) {
   std::unique_ptr<Engine> engine(new Engine());
   auto catalog = Catalog::load(dataDir / "catalog" / "catalog.json");
   if (!catalog) return tl::unexpected(catalog.error());
@@ -49,7 +50,16 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDi
   auto generator = codegen::Generator::load(dataDir / "templates");
   if (!generator) return tl::unexpected(generator.error());
   engine->generator_ = std::make_unique<codegen::Generator>(std::move(*generator));
-  auto capacity = capacity::CapacityModel::load(capacity::defaultBaselinesPath(dataDir));
+  boost::json::object overrides;
+  if (!capacityOverrides.empty()) {
+    auto parsed = json::parseFile(capacityOverrides, "capacity overrides");
+    if (!parsed) return tl::unexpected(parsed.error());
+    if (!parsed->is_object()) {
+      return fail(ErrorCode::kInvalidArgument, capacityOverrides.string() + ": capacity overrides must be a JSON object");
+    }
+    overrides = parsed->get_object();
+  }
+  auto capacity = capacity::CapacityModel::load(capacity::defaultBaselinesPath(dataDir), overrides);
   if (!capacity) return tl::unexpected(capacity.error());
   engine->capacity_ = std::make_unique<capacity::CapacityModel>(std::move(*capacity));
   engine->environment_ = std::make_unique<agents::AgentEnvironment>(agents::AgentEnvironment{

@@ -32,7 +32,10 @@ struct Analysis {
 
 class Engine {
  public:
-  static Result<std::unique_ptr<Engine>> load(const std::filesystem::path& dataDir);
+  // `capacityOverrides`: an optional JSON file merged over the capacity
+  // baselines (data/capacity/baselines.json), e.g. a measured rpsPerUnit.
+  static Result<std::unique_ptr<Engine>> load(const std::filesystem::path& dataDir,
+                                              const std::filesystem::path& capacityOverrides = {});
 
   Result<Analysis> analyze(std::string_view request, const Canvas* canvas,
                            const std::vector<std::string>& preferences = {}) const;

@@ -225,6 +225,33 @@ TEST(Cli, Example2ScalesTheAuthServiceOnTheStaticPath) {
   EXPECT_EQ(canvas->findNode("auth-service")->config.at("instances"), config.at("instances"));
 }
 
+TEST(Cli, CapacityBaselinesCanBeOverridden) {
+  TempDir dir;
+  auto measured = dir.write("measured.json", R"({"app":{"cpu_bound":{"rpsPerUnit":1200}}})");
+  auto instances = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = extra;
+    for (const char* a : {"design", "Fix the auth service in my design and make it scalable to 5000 RPS", "--json"}) {
+      args.emplace_back(a);
+    }
+    args.push_back("--canvas");
+    args.push_back((test::dataDir() / "examples" / "ecommerce-basic-auth.canvas.json").string());
+    auto r = run(args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    auto at = r.out.find("\"type\":\"configurationGenerated\"");
+    EXPECT_NE(at, std::string::npos);
+    auto line = r.out.substr(r.out.rfind('\n', at) + 1);
+    auto event = json::parse(line.substr(0, line.find('\n')), "event");
+    return event ? event->at("instances").as_int64() : -1;
+  };
+  const auto baseline = instances({});
+  const auto faster = instances({"--capacity-overrides", measured});
+  EXPECT_GT(baseline, faster);  // twice the throughput per instance, about half the instances
+  EXPECT_LE(faster, (baseline + 1) / 2 + 1);
+  auto bad = run({"--capacity-overrides", dir.write("bad.json", R"({"app":{"cpu_bound":{"rps":1}}})"), "analyze", "x"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("override.app.cpu_bound.rps"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, DesignBadInputExitsTwo) {
   auto r = run({"design", "", "--out", "/tmp/never"});
   EXPECT_EQ(r.code, 2);
