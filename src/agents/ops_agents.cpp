@@ -117,38 +117,6 @@ Canvas currentCanvas(const executor::TaskContext& ctx) {
   return c;
 }
 
-bool isDatabaseType(std::string_view type) {
-  const auto t = lower(type);
-  for (std::string_view mark : {"database", "sql", "postgres", "mongo", "maria"}) {
-    if (t.find(mark) != std::string::npos) return true;
-  }
-  return false;
-}
-
-bool isReadReplica(const CanvasNode& n) {
-  auto it = n.config.find("role");
-  return it != n.config.end() && it->value() == "read-replica";
-}
-
-// The database the target uses: joined to it by an edge, target -> db first.
-const CanvasNode* databaseOf(const Canvas& canvas, const std::string& target) {
-  auto usable = [&](const std::string& id) -> const CanvasNode* {
-    const auto* n = canvas.findNode(id);
-    return n && n->id != target && isDatabaseType(n->type) && !isReadReplica(*n) ? n : nullptr;
-  };
-  for (const auto& e : canvas.edges) {
-    if (e.source == target) {
-      if (const auto* n = usable(e.target)) return n;
-    }
-  }
-  for (const auto& e : canvas.edges) {
-    if (e.target == target) {
-      if (const auto* n = usable(e.source)) return n;
-    }
-  }
-  return nullptr;
-}
-
 const CanvasNode* sourceOfType(const Canvas& canvas, const std::string& target, std::string_view type) {
   for (const auto& e : canvas.edges) {
     if (e.target != target) continue;

@@ -59,24 +59,6 @@ int accuracyOf(const Canvas& canvas, const std::vector<Requirement>& required) {
   return total == 0 ? 100 : static_cast<int>(count * 100 / total);
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool isDatabaseType(std::string_view type) {
-  const auto t = lower(type);
-  static constexpr std::array<std::string_view, 5> kMarks = {"database", "sql", "postgres", "mongo", "maria"};
-  return std::any_of(kMarks.begin(), kMarks.end(), [&](std::string_view m) { return t.find(m) != std::string::npos; });
-}
-
-bool isReadReplica(const CanvasNode& n) {
-  auto it = n.config.find("role");
-  return it != n.config.end() && it->value() == "read-replica";
-}
-
 bool isCaller(const CanvasNode& n) {
   return n.type != "load_balancer" && n.type != "monitoring" && !isDatabaseType(n.type) && layerOf(n.type) <= 3;
 }
@@ -100,24 +82,6 @@ std::string edgeType(const Canvas& canvas, std::string_view source, std::string_
     if (e.source == source && e.target == target) return e.type;
   }
   return preferred;
-}
-
-const CanvasNode* databaseOf(const Canvas& canvas, const std::string& target) {
-  auto usable = [&](const std::string& id) {
-    const auto* n = canvas.findNode(id);
-    return n && n->id != target && isDatabaseType(n->type) && !isReadReplica(*n) ? n : nullptr;
-  };
-  for (const auto& e : canvas.edges) {
-    if (e.source == target) {
-      if (const auto* n = usable(e.target)) return n;
-    }
-  }
-  for (const auto& e : canvas.edges) {
-    if (e.target == target) {
-      if (const auto* n = usable(e.source)) return n;
-    }
-  }
-  return nullptr;
 }
 
 const CanvasNode* loadBalancerInFront(const Canvas& canvas, const std::string& target) {

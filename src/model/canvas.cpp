@@ -13,6 +13,38 @@ const CanvasNode* Canvas::findNode(std::string_view id) const {
   return nullptr;
 }
 
+bool isDatabaseType(std::string_view type) {
+  std::string t(type);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view mark : {"database", "sql", "postgres", "mongo", "maria"}) {
+    if (t.find(mark) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool isReadReplica(const CanvasNode& node) {
+  auto it = node.config.find("role");
+  return it != node.config.end() && it->value() == "read-replica";
+}
+
+const CanvasNode* databaseOf(const Canvas& canvas, std::string_view nodeId) {
+  auto usable = [&](const std::string& id) -> const CanvasNode* {
+    const auto* n = canvas.findNode(id);
+    return n && n->id != nodeId && isDatabaseType(n->type) && !isReadReplica(*n) ? n : nullptr;
+  };
+  for (const auto& e : canvas.edges) {
+    if (e.source == nodeId) {
+      if (const auto* n = usable(e.target)) return n;
+    }
+  }
+  for (const auto& e : canvas.edges) {
+    if (e.target == nodeId) {
+      if (const auto* n = usable(e.source)) return n;
+    }
+  }
+  return nullptr;
+}
+
 namespace {
 Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path, bool edgeEndsMustExist) {
   return json::guarded([&] {

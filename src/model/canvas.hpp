@@ -43,6 +43,13 @@ struct Canvas {
   const CanvasNode* findNode(std::string_view id) const;
 };
 
+// Canvas queries shared by the merger and the agents.
+bool isDatabaseType(std::string_view type);  // "database", "postgres", "mysql", "mongodb", ...
+bool isReadReplica(const CanvasNode& node);  // config.role == "read-replica"
+// The primary database a node uses: joined to it by an edge, node -> database
+// first; never a read replica. Null when there is none.
+const CanvasNode* databaseOf(const Canvas& canvas, std::string_view nodeId);
+
 // Strict parse: every node needs a non-empty unique id and a type; every
 // edge's source and target must name a node. Errors name the field path.
 Result<Canvas> canvasFromJson(const boost::json::value& value, std::string_view path = "canvas");

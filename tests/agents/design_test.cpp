@@ -17,37 +17,13 @@
 
 #include "codegen/test_util.hpp"
 #include "model/json_io.hpp"
+#include "agents/agent_test_support.hpp"
 #include "test_data.hpp"
 
 namespace ymy::engine {
 namespace {
 
-class NullSink final : public executor::EventSink {
- public:
-  void publish(const Event& e) override {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }
-  std::mutex mutex;
-  std::vector<Event> events;
-};
 
-// A context for calling one agent directly: the task, the run's input and the
-// completed ancestors; no waiting, progress dropped.
-class DirectContext final : public executor::QuietContext {
- public:
-  DirectContext(const Task& task, const executor::ExecutionInput& input,
-                std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors = {})
-      : task_(task), input_(input), ancestors_(std::move(ancestors)) {}
-  const Task& task() const override { return task_; }
-  const executor::ExecutionInput& input() const override { return input_; }
-  std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors() const override { return ancestors_; }
-
- private:
-  const Task& task_;
-  const executor::ExecutionInput& input_;
-  std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors_;
-};
 
 class DesignTest : public testing::Test {
  protected:
@@ -63,7 +39,7 @@ class DesignTest : public testing::Test {
     std::vector<Event> events;
   };
   Outcome run(const std::string& request, const Canvas* canvas = nullptr) {
-    auto sink = std::make_unique<NullSink>();
+    auto sink = std::make_unique<test::RecordingSink>();
     std::optional<Canvas> c;
     if (canvas) c = *canvas;
     auto design = Design::prepare(*engine_, request, c, {}, {}, clock_, *sink);
@@ -122,7 +98,7 @@ class DesignTest : public testing::Test {
 
   static inline Engine* engine_ = nullptr;
   SystemClock clock_;
-  std::vector<std::unique_ptr<NullSink>> sinks_;
+  std::vector<std::unique_ptr<test::RecordingSink>> sinks_;
 };
 
 TEST_F(DesignTest, Example1ProducesTheSpecsArchitectureAndValidFiles) {
@@ -241,7 +217,7 @@ TEST_F(DesignTest, EditedSchemaPromptChangesTheSchemaAndTheOwningService) {
                       "carts, cart_items, wishlists, and pet profiles. Include relationships, indexes, and constraints.";
   executor::ExecutionInput input;
   input.frame = analysis->frame;
-  NullSink sink;
+  test::RecordingSink sink;
   DesignAssembler assembler;
   executor::Execution ex(plan, input, engine_->agents(), assembler, clock_, sink, {});
   ex.start();
@@ -340,7 +316,7 @@ class FlowTest : public DesignTest {
     ASSERT_EQ(plan_.tasks.size(), 8u);
     input_.request = kRequest;
     input_.frame = analysis->frame;
-    DirectContext ctx(plan_.tasks[0], input_);
+    test::DirectContext ctx(plan_.tasks[0], input_);
     auto arch = agent("arch-001").run(ctx);
     ASSERT_TRUE(arch) << arch.error().message;
     architecture_ = std::move(*arch);
@@ -356,11 +332,11 @@ class FlowTest : public DesignTest {
   // The flow of `t` with task_1 completed, and `more` completed ancestors.
   executor::TaskFlow flowOf(const Task& t, std::vector<std::pair<const Task*, const executor::TaskResult*>> more = {}) {
     more.insert(more.begin(), {&plan_.tasks[0], &architecture_});
-    DirectContext ctx(t, input_, std::move(more));
+    test::DirectContext ctx(t, input_, std::move(more));
     return agent(t.agent).flow(ctx);
   }
   executor::TaskResult runTask(const Task& t) {
-    DirectContext ctx(t, input_, {{&plan_.tasks[0], &architecture_}});
+    test::DirectContext ctx(t, input_, {{&plan_.tasks[0], &architecture_}});
     auto result = agent(t.agent).run(ctx);
     EXPECT_TRUE(result) << result.error().message;
     return result ? std::move(*result) : executor::TaskResult{};
@@ -510,7 +486,7 @@ TEST_F(FlowTest, CodeTaskFlowNamesItsServiceAndWhatItBuildsOn) {
   EXPECT_EQ(cart.consumes, (std::set<std::string>{"service:cart-service", "table:cart-service/"}));
   EXPECT_EQ(cart.uses, (std::set<std::string>{"api:auth-service/", "api:product-service/"}));
   // Each table route flow() names is a route module run() generates.
-  DirectContext cartCtx(task("task_5"), input_,
+  test::DirectContext cartCtx(task("task_5"), input_,
                         {{&plan_.tasks[0], &architecture_}, {&plan_.tasks[1], &schemaWithOrders}});
   auto generated = agent("code-001").run(cartCtx);
   ASSERT_TRUE(generated) << generated.error().message;
@@ -545,7 +521,7 @@ TEST_F(FlowTest, CodeTaskFlowNamesItsServiceAndWhatItBuildsOn) {
   EXPECT_EQ(tests.consumes, (std::set<std::string>{"api:", "table:"}));
 
   // Architecture: one service item per service it designs.
-  DirectContext archCtx(task("task_1"), input_);
+  test::DirectContext archCtx(task("task_1"), input_);
   EXPECT_EQ(agent("arch-001").flow(archCtx).produces,
             (std::set<std::string>{"service:auth-service", "service:cart-service", "service:payment-service",
                                    "service:product-service"}));
@@ -556,7 +532,7 @@ TEST_F(FlowTest, EveryAgentKnowsItsFlow) {
   std::set<std::string> agents;
   for (const auto& t : plan_.tasks) {
     EXPECT_TRUE(flowOf(t).known) << t.id;
-    DirectContext noAncestors(t, input_);  // nothing completed yet: the fallbacks run() uses
+    test::DirectContext noAncestors(t, input_);  // nothing completed yet: the fallbacks run() uses
     EXPECT_TRUE(agent(t.agent).flow(noAncestors).known) << t.id;
     agents.insert(t.agent);
   }
@@ -573,7 +549,7 @@ TEST_F(FlowTest, EveryAgentKnowsItsFlow) {
     input.frame = analysis->frame;
     input.baseCanvas = canvas;
     for (const auto& t : planned->plan.tasks) {
-      DirectContext ctx(t, input);
+      test::DirectContext ctx(t, input);
       const auto flow = agent(t.agent).flow(ctx);
       EXPECT_TRUE(flow.known) << request << ": " << t.id;
       EXPECT_FALSE(flow.produces.empty()) << request << ": " << t.id;
@@ -595,7 +571,7 @@ TEST_F(FlowTest, DISABLED_FlowCost) {
     const Task& t = task(id);
     std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors = {{&plan_.tasks[0], &architecture_}};
     if (id != std::string("task_2")) ancestors.emplace_back(&plan_.tasks[1], &schema);
-    DirectContext ctx(t, input_, ancestors);
+    test::DirectContext ctx(t, input_, ancestors);
     const auto& a = agent(t.agent);
     constexpr int kCalls = 1000;
     std::size_t items = 0;

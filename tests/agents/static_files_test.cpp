@@ -26,6 +26,7 @@
 #include "codegen/test_util.hpp"
 #include "engine/design.hpp"
 #include "model/json_io.hpp"
+#include "agents/agent_test_support.hpp"
 #include "test_data.hpp"
 
 namespace ymy::engine {
@@ -46,29 +47,7 @@ const std::map<std::string, std::string> kSecrets = {
     {"DB_MONITOR_PASSWORD", "monitor-password"},
 };
 
-class NullSink final : public executor::EventSink {
- public:
-  void publish(const Event& e) override {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }
-  std::mutex mutex;
-  std::vector<Event> events;
-};
 
-// One agent called directly: no completed ancestors, so it works from its
-// fallbacks (as when cap-001's sizing or arch-001's topology is missing).
-class DirectContext final : public executor::QuietContext {
- public:
-  DirectContext(const Task& task, const executor::ExecutionInput& input) : task_(task), input_(input) {}
-  const Task& task() const override { return task_; }
-  const executor::ExecutionInput& input() const override { return input_; }
-  std::vector<std::pair<const Task*, const executor::TaskResult*>> ancestors() const override { return {}; }
-
- private:
-  const Task& task_;
-  const executor::ExecutionInput& input_;
-};
 
 // ---- YAML as docker compose reads it ------------------------------------------
 
@@ -214,7 +193,7 @@ class StaticFilesTest : public testing::Test {
 
   static DesignRun run(const std::string& request, const Canvas& canvas) {
     SystemClock clock;
-    NullSink sink;
+    test::RecordingSink sink;
     DesignRun out;
     auto design = Design::prepare(*engine_, request, canvas, {}, {}, clock, sink);
     if (!design) {
@@ -681,7 +660,7 @@ TEST_F(StaticFilesTest, FallbacksWithoutSizingAreConsistent) {
   std::vector<CanvasNode> added;
   for (const auto& t : planned->plan.tasks) {
     if (t.agent != "ops-001" && t.agent != "code-001") continue;
-    DirectContext ctx(t, input);
+    test::DirectContext ctx(t, input);
     auto result = engine_->agents().find(t.agent)->run(ctx);
     ASSERT_TRUE(result) << t.id << ": " << result.error().message;
     for (const auto& f : result->files) files[f.path] = f.content;
