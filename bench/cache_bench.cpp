@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cache/canonical.hpp"
+#include "cache/design_cache.hpp"
 #include "cache/similarity.hpp"
 #include "model/catalog.hpp"
 
@@ -307,5 +308,77 @@ void BM_Cache_CanonicalizeAndExactKey(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Cache_CanonicalizeAndExactKey)->Unit(benchmark::kMicrosecond);
+
+// The service's L1 hit (cache::DesignCache, 100,000 stored answers), the
+// whole cache step of a request:
+//  - Text: a request asked again in the same words: its whitespace collapsed,
+//    hashed with its scope, looked up, the stored answer decoded. This is
+//    what runs before any analysis.
+//  - Canonical: the same question in other words or case, after analysis:
+//    canonicalisation of the frame, the exact key, the lookup, the decode.
+struct DesignL1Fixture {
+  SystemClock clock;
+  std::unique_ptr<DesignCache> cache;
+  std::vector<std::string> texts;
+  KeyScope scope{"builtin-1", "tenant-7", "proj@3"};
+
+  DesignL1Fixture() {
+    DesignCacheOptions o;
+    o.engineVersion = scope.engineVersion;
+    o.l1Bytes = 256u << 20;
+    o.l3.applyInBackground = false;  // L3 is measured above; its queued inserts are never applied here
+    cache = std::move(*DesignCache::create(catalog(), o, clock));
+    IntentFrame frame = scaleFrame(0);
+    for (std::size_t i = 0; i < kEntries; ++i) {
+      texts.push_back("Scale the auth service to " + std::to_string(1000 + i) + " RPS");
+      frame.params.rps = 1000.0 + static_cast<double>(i);
+      auto canonical = cache->canonicalize(texts.back(), frame);
+      cache->remember({DesignCache::textKey(texts.back(), scope), exactKey(canonical, scope)}, canonical, scope,
+                      CachedAnswer{"exec_" + std::to_string(i), 1});
+    }
+  }
+  static IntentFrame scaleFrame(double rps) {
+    IntentFrame frame;
+    frame.intent = Intent::kScaleComponent;
+    frame.components = {"auth"};
+    frame.target = "auth-service";
+    frame.params.rps = rps;
+    return frame;
+  }
+};
+
+DesignL1Fixture& designL1() {
+  static DesignL1Fixture f;
+  return f;
+}
+
+void BM_Cache_DesignL1Hit_Text_100k(benchmark::State& state) {
+  auto& f = designL1();
+  std::size_t i = 0, hits = 0;
+  for (auto _ : state) {
+    auto hit = f.cache->lookup(DesignCache::textKey(f.texts[i], f.scope));
+    hits += hit.has_value();
+    i = (i + 7919) % f.texts.size();
+  }
+  if (static_cast<benchmark::IterationCount>(hits) != state.iterations()) state.SkipWithError("a stored request missed");
+}
+BENCHMARK(BM_Cache_DesignL1Hit_Text_100k)->Unit(benchmark::kMicrosecond);
+
+void BM_Cache_DesignL1Hit_Canonical_100k(benchmark::State& state) {
+  auto& f = designL1();
+  std::size_t i = 0, hits = 0;
+  IntentFrame frame = DesignL1Fixture::scaleFrame(0);
+  for (auto _ : state) {
+    frame.params.rps = 1000.0 + static_cast<double>(i);
+    // Another case than the stored words: only the canonical key can match.
+    const std::string text = "scale the AUTH service to " + std::to_string(1000 + i) + " rps";
+    auto canonical = f.cache->canonicalize(text, frame);
+    auto hit = f.cache->lookup(exactKey(canonical, f.scope));
+    hits += hit.has_value();
+    i = (i + 7919) % f.texts.size();
+  }
+  if (static_cast<benchmark::IterationCount>(hits) != state.iterations()) state.SkipWithError("a stored request missed");
+}
+BENCHMARK(BM_Cache_DesignL1Hit_Canonical_100k)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "http_client.hpp"
 
 #include <cmath>
 #include <CLI/CLI.hpp>
@@ -13,6 +14,9 @@
 #include <optional>
 #include <sstream>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include "cache/design_cache.hpp"
 #include "codegen/codegen.hpp"
 #include "engine/design.hpp"
 #include "server/server.hpp"
@@ -60,6 +64,11 @@ struct Options {
   std::string data = "youmeyou-data";
   bool memory = false;
   double modificationCooldown = 10;  // seconds
+  std::string cache = "on";
+  std::string redis;              // redis://[user:password@]host[:port][/db]; empty: no L2
+  double cacheTtl = 24 * 3600;    // seconds
+  std::size_t cacheMemoryMb = 64;
+  std::string url = "http://127.0.0.1:4000";
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -386,6 +395,37 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
 }
 
 
+// The design cache for `serve`: nullptr inside when --cache off; nullopt
+// (after printing why) when it cannot be opened.
+std::optional<std::unique_ptr<cache::DesignCache>> openCache(const Options& o, const Engine& engine, std::ostream& err) {
+  if (o.cache == "off") return std::unique_ptr<cache::DesignCache>();
+  cache::DesignCacheOptions options;
+  options.engineVersion = engine.version();
+  options.ttl = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(o.cacheTtl * 1000)));
+  options.l1Bytes = o.cacheMemoryMb << 20;
+  if (!o.memory) options.l3Path = std::filesystem::path(o.data) / "cache-l3.idx";
+  if (!o.redis.empty()) {
+    auto endpoint = cache::parseRedisUrl(o.redis);
+    if (!endpoint) {
+      error(err, "--redis: " + endpoint.error().message);
+      return std::nullopt;
+    }
+    cache::RedisTierOptions redis;
+    redis.endpoint = *endpoint;
+    options.l2 = redis;
+  }
+  std::error_code ec;
+  if (!o.memory) std::filesystem::create_directories(o.data, ec);
+  static SystemClock clock;  // outlives every cache
+  auto opened = cache::DesignCache::create(engine.catalog(), options, clock);
+  if (!opened) {
+    error(err, opened.error().message + (options.l3Path.empty() ? "" : " (move the file away to start with an empty cache)"),
+          kFailed);
+    return std::nullopt;
+  }
+  return std::move(*opened);
+}
+
 int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
   auto engine = Engine::load(dataDirOf(o), o.capacityOverrides);
   if (!engine) return error(err, engine.error().message, kFailed);
@@ -408,7 +448,9 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   if (env.handleSignals) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  server::Server server(options, **engine, *store);
+  auto cache = openCache(o, **engine, err);
+  if (!cache) return kFailed;
+  server::Server server(options, **engine, *store, cache->get());
   auto port = server.start();
   if (!port) return error(err, port.error().message, kFailed);
   out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
@@ -420,6 +462,47 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   out << "stopping (" << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ")..." << std::endl;
   server.stop("server shutting down");
   server.wait();
+  if (*cache) {
+    if (auto saved = (*cache)->save(); !saved) err << "youmeyou: warning: the cache index was not saved: " << saved.error().message << "\n";
+  }
+  return kOk;
+}
+
+int cmdCache(const Options& o, const std::string& action, std::ostream& out, std::ostream& err) {
+  auto reply = httpRequest(action == "clear" ? "DELETE" : "GET", o.url, "/api/cache");
+  if (!reply) {
+    return error(err, reply.error().message + " (is 'youmeyou serve' running there? --url sets where)",
+                 reply.error().code == ErrorCode::kInvalidArgument ? kBadInput : kFailed);
+  }
+  if (reply->status != 200) return error(err, "the server answered " + std::to_string(reply->status) + ": " + reply->body, kFailed);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(reply->body, ec);
+  if (ec) return error(err, "the server's answer is not JSON: " + reply->body, kFailed);
+  if (action == "clear") {
+    const auto& c = v.at("cleared");
+    out << "cleared: L1 " << c.at("L1") << " entries, L2 " << c.at("L2") << " keys, L3 " << c.at("L3") << " templates\n";
+    return kOk;
+  }
+  out << "engine " << v.at("engineVersion").as_string().c_str() << "\n";
+  out << "tier   hits     misses   false-hit reports  stale\n";
+  for (const auto& [tier, t] : v.at("tiers").as_object()) {
+    char line[128];
+    std::snprintf(line, sizeof line, "%-6s %-8lld %-8lld %-18lld %lld\n", std::string(tier).c_str(),
+                  static_cast<long long>(t.at("hits").to_number<std::int64_t>()),
+                  static_cast<long long>(t.at("misses").to_number<std::int64_t>()),
+                  static_cast<long long>(t.at("falseHitReports").to_number<std::int64_t>()),
+                  static_cast<long long>(t.at("stale").to_number<std::int64_t>()));
+    out << line;
+  }
+  const auto& l1 = v.at("l1");
+  out << "L1: " << l1.at("entries") << " entries, " << l1.at("bytes") << " of " << l1.at("capacityBytes") << " bytes\n";
+  if (const auto* l2 = v.as_object().if_contains("l2")) {
+    out << "L2: " << (l2->at("connected").as_bool() ? "connected" : "not connected") << ", " << l2->at("errors")
+        << " errors, " << l2->at("timeouts") << " timeouts\n";
+  }
+  const auto& l3 = v.at("l3");
+  out << "L3: " << l3.at("entries") << " templates (" << l3.at("pending") << " pending)"
+      << (l3.at("loadedAtStart").as_bool() ? ", loaded from " : ", saved to ") << l3.at("path").as_string().c_str() << "\n";
   return kOk;
 }
 
@@ -479,6 +562,23 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
                     "Seconds a task's prompt must rest between two modifications (0: no cooldown)")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
+  serve->add_option("--cache", o.cache, "Serve repeated and similar requests from the cache (on|off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  serve->add_option("--redis", o.redis, "Redis for the shared cache tier (L2), e.g. redis://127.0.0.1:6379/0");
+  serve->add_option("--cache-ttl", o.cacheTtl, "Seconds a cached answer is served (L1, L2)")
+      ->check(CLI::Range(1.0, 365.0 * 86400))
+      ->capture_default_str();
+  serve->add_option("--cache-memory", o.cacheMemoryMb, "Megabytes for the in-process cache (L1)")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+
+  std::string cacheAction;
+  auto* cacheCmd = app.add_subcommand("cache", "Show or clear a running server's cache: youmeyou cache stats|clear");
+  cacheCmd->add_option("action", cacheAction, "stats: hits, misses and false-hit reports per tier; clear: empty every tier")
+      ->required()
+      ->check(CLI::IsMember({"stats", "clear"}));
+  cacheCmd->add_option("--url", o.url, "The server")->capture_default_str();
 
   auto* validate = app.add_subcommand("validate-plan", "Check a plan JSON file: fields, agents, dependencies, cycles");
   validate->add_option("plan", o.planFile, "Plan file (a JSON array of tasks)")->required();
@@ -531,6 +631,7 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
     return cmdDesign(o, in, out, err, environment);
   }
   if (serve->parsed()) return cmdServe(o, out, err, environment);
+  if (cacheCmd->parsed()) return cmdCache(o, cacheAction, out, err);
   if (validate->parsed()) return cmdValidatePlan(o, out, err);
   if (train->parsed()) return cmdTrain(o, out, err);
   if (eval->parsed()) return cmdEval(o, out, err);

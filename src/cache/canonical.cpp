@@ -1,5 +1,7 @@
 #include "cache/canonical.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <bit>
 #include <optional>
@@ -301,6 +303,19 @@ CanonicalRequest Canonicalizer::canonicalize(std::string_view request, const Int
 
 // --- keys ---
 
+std::optional<CacheKey> CacheKey::fromHex(std::string_view hex) {
+  if (hex.size() != 32) return std::nullopt;
+  CacheKey key;
+  for (std::size_t i = 0; i < 32; ++i) {
+    const char c = hex[i];
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    std::uint64_t& half = i < 16 ? key.hi : key.lo;
+    half = (half << 4) | static_cast<std::uint64_t>(digit);
+  }
+  return key;
+}
+
 std::string CacheKey::hex() const {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s(32, '0');
@@ -320,31 +335,27 @@ std::string CacheKey::bytes() const {
   return s;
 }
 
-void KeyHasher::mix(const unsigned char* data, std::size_t size) {
-  // FNV-1a 128: prime = 2^88 + 0x13b. h * prime = h * 0x13b + (h << 88), mod 2^128.
-  constexpr std::uint64_t kLow = 0x13b;
-  for (std::size_t i = 0; i < size; ++i) {
-    lo_ ^= data[i];
-    const std::uint64_t a = lo_ >> 32, b = lo_ & 0xffffffffull;
-    const std::uint64_t u = a * kLow, t = b * kLow;  // each < 2^41
-    const std::uint64_t low = (u << 32) + t;
-    const std::uint64_t carry = (u >> 32) + (low < t ? 1 : 0);
-    hi_ = hi_ * kLow + carry + (lo_ << 24);
-    lo_ = low;
-  }
-}
-
 KeyHasher& KeyHasher::add(std::uint64_t value) {
-  unsigned char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>((value >> (8 * i)) & 0xff);
-  mix(bytes, sizeof bytes);
+  for (int i = 0; i < 8; ++i) encoding_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
   return *this;
 }
 
 KeyHasher& KeyHasher::add(std::string_view s) {
   add(static_cast<std::uint64_t>(s.size()));
-  mix(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  encoding_.append(s);
   return *this;
+}
+
+CacheKey KeyHasher::finish() const {
+  unsigned char digest[16];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(encoding_.data()), encoding_.size(),
+                     nullptr, 0);
+  CacheKey key;
+  for (int i = 0; i < 8; ++i) {
+    key.hi = (key.hi << 8) | digest[i];
+    key.lo = (key.lo << 8) | digest[8 + i];
+  }
+  return key;
 }
 
 KeyHasher& KeyHasher::add(double value) {

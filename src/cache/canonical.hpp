@@ -25,6 +25,7 @@
 // Everything here is deterministic and thread-safe after construction.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,7 +41,7 @@ namespace ymy::cache {
 
 // Bumped whenever the canonical form, the keys or the template features change:
 // keys and saved L3 indexes of another version never match this one.
-inline constexpr std::string_view kCanonicalVersion = "canonical-1";
+inline constexpr std::string_view kCanonicalVersion = "canonical-2";
 
 // The kinds of quantity a request can state (IntentFrame::params), as bits.
 enum class ParamKind : std::uint8_t {
@@ -117,13 +118,16 @@ class Canonicalizer {
   std::unordered_map<std::string, std::vector<std::string>> nameStems_;
 };
 
-// A 128-bit key (FNV-1a 128 over a length-prefixed encoding; the same on
-// every platform and run).
+// A 128-bit key (BLAKE2b-128 over a length-prefixed encoding; the same on
+// every platform and run). Exact tiers trust key equality, so the hash is a
+// cryptographic one: nobody can craft a request whose key is another
+// tenant's or another question's.
 struct CacheKey {
   std::uint64_t hi = 0;
   std::uint64_t lo = 0;
 
   std::string hex() const;    // 32 lowercase hex digits
+  static std::optional<CacheKey> fromHex(std::string_view hex);  // what hex() wrote
   std::string bytes() const;  // 16 bytes, big-endian: a compact key for L1/L2
   friend bool operator==(const CacheKey&, const CacheKey&) = default;
 };
@@ -159,18 +163,19 @@ CacheKey gateKey(const CanonicalRequest& request, std::string_view engineVersion
 std::string canvasContentHash(const Canvas& canvas);
 
 // The stable hash itself, for other tiers that key on their own encodings.
+// The encoding is collected, then hashed once with BLAKE2b, 16-byte digest
+// (libsodium's crypto_generichash): integers as 8 little-endian bytes,
+// strings length-prefixed.
 class KeyHasher {
  public:
+  KeyHasher() { encoding_.reserve(256); }
   KeyHasher& add(std::string_view bytes);  // length-prefixed, so ("ab","c") != ("a","bc")
   KeyHasher& add(std::uint64_t value);
   KeyHasher& add(double value);  // IEEE-754 bits; -0.0 and 0.0 are equal
-  CacheKey finish() const { return CacheKey{hi_, lo_}; }
+  CacheKey finish() const;       // hi = the digest's first 8 bytes, big-endian; lo = the last 8
 
  private:
-  void mix(const unsigned char* data, std::size_t size);
-  // FNV-1a 128 offset basis.
-  std::uint64_t hi_ = 0x6c62272e07bb0142ull;
-  std::uint64_t lo_ = 0x62b821756295c58dull;
+  std::string encoding_;
 };
 
 }  // namespace ymy::cache

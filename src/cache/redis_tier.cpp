@@ -184,6 +184,26 @@ class RedisTier::Connection {
 
   // Sends one command and reads its reply, all before `deadline`.
   Outcome command(std::initializer_list<std::string_view> args, SteadyTime deadline) {
+    return command(std::vector<std::string_view>(args), deadline);
+  }
+  // The reply, or an error value naming the command (an error reply included).
+  Result<ReplyPtr> call(const std::vector<std::string_view>& args, SteadyTime deadline) {
+    auto outcome = command(args, deadline);
+    const std::string name(args.empty() ? std::string_view("command") : args.front());
+    switch (outcome.status) {
+      case Status::kReply:
+        if (outcome.reply->type == REDIS_REPLY_ERROR) {
+          return fail(ErrorCode::kIo, name + " refused: " + std::string(replyText(*outcome.reply)));
+        }
+        return std::move(outcome.reply);
+      case Status::kTimeout:
+        return fail(ErrorCode::kIo, name + " timed out");
+      case Status::kError:
+        break;
+    }
+    return fail(ErrorCode::kIo, name + ": " + outcome.error);
+  }
+  Outcome command(const std::vector<std::string_view>& args, SteadyTime deadline) {
     std::vector<const char*> argv;
     std::vector<std::size_t> lengths;
     argv.reserve(args.size());
@@ -503,6 +523,73 @@ RedisTier::Value RedisTier::get(std::string_view key) {
   if (connection) release(std::move(connection));
   (value ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
   return value;
+}
+
+Result<std::size_t> RedisTier::run(const std::function<Result<std::size_t>(Connection&, SteadyTime)>& work,
+                                   std::chrono::milliseconds budget, std::string_view what) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  auto connection = acquire(deadline);
+  if (!connection) {
+    return fail(ErrorCode::kIo, std::string(what) + ": Redis is unavailable" +
+                                    (lastError().empty() ? std::string() : " (" + lastError() + ")"));
+  }
+  const auto generation = connection->generation();
+  auto result = work(*connection, deadline);
+  if (result) {
+    release(std::move(connection));
+  } else {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    markDown(generation, std::string(what) + ": " + result.error().message);
+  }
+  return result;
+}
+
+std::string RedisTier::lastError() const {
+  std::lock_guard lock(lastErrorMutex_);
+  return lastError_;
+}
+
+Result<void> RedisTier::erase(std::string_view key) {
+  const std::string fullKey = options_.keyPrefix + std::string(key);
+  auto done = run(
+      [&](Connection& c, SteadyTime deadline) -> Result<std::size_t> {
+        auto reply = c.call({"UNLINK", fullKey}, deadline);
+        if (!reply) return tl::unexpected(reply.error());
+        return static_cast<std::size_t>((*reply)->integer);
+      },
+      options_.putTimeout, "erase");
+  if (!done) return tl::unexpected(done.error());
+  return {};
+}
+
+Result<std::size_t> RedisTier::clear() {
+  const std::string pattern = options_.keyPrefix + "*";
+  return run(
+      [&](Connection& c, SteadyTime deadline) -> Result<std::size_t> {
+        std::size_t removed = 0;
+        std::string cursor = "0";
+        do {
+          auto reply = c.call({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"}, deadline);
+          if (!reply) return tl::unexpected(reply.error());
+          const Reply& r = **reply;
+          if (r.type != REDIS_REPLY_ARRAY || r.elements.size() != 2 || !r.elements[0] || !r.elements[1] ||
+              r.elements[1]->type != REDIS_REPLY_ARRAY) {
+            return fail(ErrorCode::kIo, "SCAN: unexpected reply");
+          }
+          cursor = std::string(replyText(*r.elements[0]));
+          std::vector<std::string_view> unlink{"UNLINK"};
+          for (const auto& k : r.elements[1]->elements) {
+            if (k) unlink.push_back(replyText(*k));
+          }
+          if (unlink.size() > 1) {
+            auto n = c.call(unlink, deadline);
+            if (!n) return tl::unexpected(n.error());
+            removed += static_cast<std::size_t>((*n)->integer);
+          }
+        } while (cursor != "0");
+        return removed;
+      },
+      std::chrono::milliseconds(5'000), "clear");
 }
 
 bool RedisTier::put(std::string_view key, Value value, std::chrono::milliseconds ttl) {

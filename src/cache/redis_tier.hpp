@@ -45,6 +45,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -125,6 +126,13 @@ class RedisTier {
   // put was dropped (queue full, value null or over maxValueBytes, ttl <= 0).
   bool put(std::string_view key, Value value, std::chrono::milliseconds ttl);
 
+  // Removes one key now (within putTimeout). kIo when Redis is down or
+  // refuses; the entry then lives until its TTL.
+  Result<void> erase(std::string_view key);
+  // Removes every key under the prefix (SCAN + UNLINK, within 5 s); returns
+  // how many. Puts still queued are written afterwards.
+  Result<std::size_t> clear();
+
   // Blocks until the worker has nothing to do: no queued put and no pending
   // reconnection. For tests and orderly shutdown; bounded by the timeouts.
   void waitIdle();
@@ -143,6 +151,12 @@ class RedisTier {
     std::size_t bytes;  // charged against putQueueBytes
   };
 
+  // Runs `work` on a pooled connection within `budget`; a failure marks
+  // the tier down (the connection's stream state is unknown).
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  Result<std::size_t> run(const std::function<Result<std::size_t>(Connection&, SteadyTime)>& work,
+                          std::chrono::milliseconds budget, std::string_view what);
+  std::string lastError() const;
   std::unique_ptr<Connection> acquire(std::chrono::steady_clock::time_point deadline);
   void release(std::unique_ptr<Connection> connection);
   // Marks the tier down if `generation` is still current; the caller's

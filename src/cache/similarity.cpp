@@ -111,8 +111,8 @@ Entry makeEntry(const CanonicalRequest& r, std::string_view engineVersion, std::
   return e;
 }
 
-// The gate, field by field: the hash only narrows the search (FNV is not
-// collision-resistant, and tenancy must not rest on it).
+// The gate, field by field: the hash only narrows the search (tenancy and
+// meaning are checked on the fields themselves).
 bool sameGate(const Entry& e, const CanonicalRequest& r, std::string_view tenant, std::string_view canvasVersion) {
   const FrameKey& a = e.frame;
   const FrameKey& b = r.frame;
@@ -547,7 +547,7 @@ void SimilarityIndex::State::consider(const float* query, std::size_t label, dou
                                       std::string_view canvasVersion, std::optional<SimilarMatch>& best,
                                       bool& sameGateSeen) const {
   const Entry& e = entries[label];
-  if (!sameGate(e, request, tenant, canvasVersion)) return;
+  if (e.payloadId.empty() || !sameGate(e, request, tenant, canvasVersion)) return;  // empty: forgotten
   sameGateSeen = true;
   if (distance < 0) {
     // hnswlib keeps each vector; labels are added in order and never deleted,
@@ -575,6 +575,45 @@ bool SimilarityIndex::insert(const CanonicalRequest& request, std::string_view t
   }
   s.queueChanged.notify_all();
   return true;
+}
+
+std::size_t SimilarityIndex::forget(std::string_view payloadId) {
+  flush();
+  State& s = *state_;
+  std::unique_lock lock(s.mutex);
+  std::size_t forgotten = 0;
+  for (auto& e : s.entries) {
+    if (!payloadId.empty() && e.payloadId == payloadId) {
+      e.payloadId.clear();
+      ++forgotten;
+    }
+  }
+  return forgotten;
+}
+
+Result<std::size_t> SimilarityIndex::clear() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.queueMutex);
+    s.queue.clear();
+  }
+  flush();  // waits for an insert being applied
+  std::unique_lock lock(s.mutex);
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
+  try {
+    graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&s.space, s.options.initialCapacity,
+                                                              s.options.graphDegree, s.options.efConstruction);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal, std::string("cannot allocate the similarity index: ") + e.what());
+  }
+  graph->setEf(s.options.efSearch);
+  const std::size_t removed = s.entries.size();
+  s.graph = std::move(graph);
+  s.capacity = s.options.initialCapacity;
+  s.entries.clear();
+  s.byTemplate.clear();
+  s.byGate.clear();
+  return removed;
 }
 
 void SimilarityIndex::flush() {

@@ -140,6 +140,14 @@ class SimilarityIndex {
   bool insert(const CanonicalRequest& request, std::string_view tenant, std::string_view canvasVersion,
               std::string payloadId);
 
+  // Stops serving every entry whose answer is `payloadId` (a reported false
+  // hit, an answer that no longer exists); returns how many. Kept by save();
+  // a later insert of the same template serves again, with its new answer.
+  std::size_t forget(std::string_view payloadId);
+
+  // Drops every entry and queued insert; returns how many entries there were.
+  Result<std::size_t> clear();
+
   // Applies every queued insert; returns when none is queued or being applied.
   void flush();
 

@@ -22,22 +22,12 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   d->clock_ = &clock;
   d->sink_ = &sink;
 
-  executor::ExecutionInput input;
-  input.request = std::move(request);
-  input.frame = d->analysis_.frame;
-  input.frame.estimatedTasks = static_cast<int>(d->planned_.plan.tasks.size());
-  if (canvas) input.baseCanvas = std::move(*canvas);
-  input.preferences = d->analysis_.context.userPreferences;
-  executor::ExecutorOptions exec;
-  exec.executionId = options.executionId;
-  // After intentAnalyzed, contextExtracted, planGenerated and the static path's events.
-  exec.firstSeq = 4 + d->preludeEvents_.size();
-  exec.maxParallel = options.parallel;
-  exec.simulateLatency = options.simulateLatency;
-  exec.observer = options.observer;
-  exec.modification = options.modification;
-  d->execution_ = std::make_unique<executor::Execution>(d->planned_.plan, std::move(input), engine.agents(),
-                                                        d->assembler_, clock, sink, exec);
+  d->engine_ = &engine;
+  d->input_.request = std::move(request);
+  d->input_.frame = d->analysis_.frame;
+  d->input_.frame.estimatedTasks = static_cast<int>(d->planned_.plan.tasks.size());
+  if (canvas) d->input_.baseCanvas = std::move(*canvas);
+  d->input_.preferences = d->analysis_.context.userPreferences;
   return d;
 }
 
@@ -74,44 +64,61 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   return d;
 }
 
+void Design::setCache(std::string tier, std::optional<boost::json::object> similarSolution) {
+  cacheTier_ = std::move(tier);
+  similarSolution_ = std::move(similarSolution);
+}
+
 void Design::start() {
   if (resumed_) {
     execution_->start();
     return;
   }
-  auto publish = [&](std::uint64_t seq, const char* type, boost::json::object fields) {
+  std::uint64_t seq = 1;
+  auto publish = [&](const char* type, boost::json::object fields) {
     Event e;
     e.type = type;
     e.executionId = options_.executionId;
-    e.seq = seq;
+    e.seq = seq++;
     e.ts = clock_->epochMillis();
     e.fields = std::move(fields);
+    if (!cacheTier_.empty()) e.fields["cache"] = cacheTier_;
     sink_->publish(e);
   };
+  // The cache check comes first, as in the spec's Example 2.
+  if (similarSolution_) publish("similarSolutionFound", std::move(*similarSolution_));
   const auto& f = analysis_.frame;
   auto frame = toJson(f).as_object();
-  publish(1, "intentAnalyzed", {{"intent", frame["intent"]},
-                                {"complexity", frame["complexity"]},
-                                {"confidence", frame["confidence"]},
-                                {"target", f.target},
-                                {"components", frame["components"]},
-                                {"params", frame["params"]}});
-  publish(2, "contextExtracted", {{"isEmpty", analysis_.context.empty},
-                                  {"components", analysis_.context.components.size()},
-                                  {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
-                                                                         analysis_.context.userPreferences.end())}});
-  std::uint64_t seq = 3;
+  publish("intentAnalyzed", {{"intent", frame["intent"]},
+                             {"complexity", frame["complexity"]},
+                             {"confidence", frame["confidence"]},
+                             {"target", f.target},
+                             {"components", frame["components"]},
+                             {"params", frame["params"]}});
+  publish("contextExtracted", {{"isEmpty", analysis_.context.empty},
+                               {"components", analysis_.context.components.size()},
+                               {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
+                                                                      analysis_.context.userPreferences.end())}});
   // The component analysis comes before the plan, as in the spec's Example 2.
   for (const auto& [type, fields] : preludeEvents_) {
-    if (type == "bottlenecksIdentified") publish(seq++, type.c_str(), fields);
+    if (type == "bottlenecksIdentified") publish(type.c_str(), fields);
   }
-  publish(seq++, "planGenerated", {{"taskCount", planned_.plan.tasks.size()},
-                                   {"route", routeName(planned_.route)},
-                                   {"approach", planned_.approach},
-                                   {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
+  publish("planGenerated", {{"taskCount", planned_.plan.tasks.size()},
+                            {"route", routeName(planned_.route)},
+                            {"approach", planned_.approach},
+                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
   for (const auto& [type, fields] : preludeEvents_) {
-    if (type != "bottlenecksIdentified") publish(seq++, type.c_str(), fields);
+    if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
   }
+  executor::ExecutorOptions exec;
+  exec.executionId = options_.executionId;
+  exec.firstSeq = seq;
+  exec.maxParallel = options_.parallel;
+  exec.simulateLatency = options_.simulateLatency;
+  exec.observer = options_.observer;
+  exec.modification = options_.modification;
+  execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), engine_->agents(), assembler_,
+                                                     *clock_, *sink_, std::move(exec));
   execution_->start();
 }
 

@@ -42,7 +42,7 @@ struct ResumeState {
 class Design {
  public:
   // Analyses and plans; fails on bad input or an invalid plan. Nothing is
-  // published until start().
+  // published and nothing runs until start(); execution() exists from start().
   static Result<std::unique_ptr<Design>> prepare(const Engine& engine, std::string request,
                                                  std::optional<Canvas> canvas, std::vector<std::string> preferences,
                                                  DesignOptions options, Clock& clock, executor::EventSink& sink);
@@ -51,6 +51,11 @@ class Design {
   // not run again, and events continue after state.lastSeq.
   static std::unique_ptr<Design> resume(const Engine& engine, ResumeState state, DesignOptions options, Clock& clock,
                                         executor::EventSink& sink);
+
+  // Before start(): the cache tier that answered ("MISS", "L3"), marked on
+  // every event published before the run, and for an L3 template the
+  // similarSolutionFound event's fields, published first.
+  void setCache(std::string tier, std::optional<boost::json::object> similarSolution = std::nullopt);
 
   void start();
   void wait() { execution_->wait(); }
@@ -79,6 +84,10 @@ class Design {
   planner::PlanOutcome planned_;
   std::vector<std::pair<std::string, boost::json::object>> preludeEvents_;  // after planGenerated
   DesignOptions options_;
+  const Engine* engine_ = nullptr;
+  executor::ExecutionInput input_;  // until start() hands it to the execution
+  std::string cacheTier_;
+  std::optional<boost::json::object> similarSolution_;
   bool resumed_ = false;
   Clock* clock_ = nullptr;
   executor::EventSink* sink_ = nullptr;

@@ -1,5 +1,10 @@
 #include "engine/engine.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <cstdlib>
 #include <system_error>
 #include <unistd.h>
@@ -34,9 +39,49 @@ std::filesystem::path defaultDataDir() {
   return YOUMEYOU_SOURCE_DATA_DIR;
 }
 
+namespace {
+
+// Bumped when the builtin agents or generators change what they produce for
+// the same data: cached answers of an older engine are then never served.
+constexpr int kBuiltinCodeVersion = 1;
+
+// FNV-1a 64 over the relative paths and contents of the files that decide
+// answers, in path order.
+Result<std::string> fingerprint(const std::filesystem::path& dataDir, const std::filesystem::path& capacityOverrides) {
+  std::vector<std::filesystem::path> files;
+  for (const char* sub : {"catalog", "models", "templates", "capacity"}) {
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(dataDir / sub, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_regular_file()) files.push_back(it->path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (!capacityOverrides.empty()) files.push_back(capacityOverrides);
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  };
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return fail(ErrorCode::kIo, "cannot read " + f.string());
+    std::ostringstream content;
+    content << in.rdbuf();
+    mix(f.lexically_relative(dataDir).generic_string());
+    mix(content.str());
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return "builtin-" + std::to_string(kBuiltinCodeVersion) + "-" + hex;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDir,
                                              const std::filesystem::path& capacityOverrides) {
   std::unique_ptr<Engine> engine(new Engine());
+  auto version = fingerprint(dataDir, capacityOverrides);
+  if (!version) return tl::unexpected(version.error());
+  engine->version_ = std::move(*version);
   auto catalog = Catalog::load(dataDir / "catalog" / "catalog.json");
   if (!catalog) return tl::unexpected(catalog.error());
   engine->catalog_ = std::move(*catalog);

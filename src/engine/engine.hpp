@@ -42,6 +42,9 @@ class Engine {
   Result<planner::PlanOutcome> plan(const Analysis& analysis, std::string_view request,
                                     double staticThreshold = planner::kDefaultStaticThreshold) const;
 
+  // "builtin-<code version>-<hash of the data files>": what cached answers
+  // are keyed under, so another engine never serves them.
+  const std::string& version() const { return version_; }
   const Catalog& catalog() const { return catalog_; }
   const intent::IntentClassifier& classifier() const { return classifier_; }
   const intent::IntentAnalyzer& analyzer() const { return *analyzer_; }
@@ -51,6 +54,7 @@ class Engine {
 
  private:
   Engine() = default;
+  std::string version_;
   Catalog catalog_;
   intent::IntentClassifier classifier_;
   std::unique_ptr<intent::IntentAnalyzer> analyzer_;  // refers to the two above

@@ -1,5 +1,8 @@
 #include "server/execution_manager.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "model/json_io.hpp"
 
 namespace ymy::server {
@@ -87,13 +90,47 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 }  // namespace
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
-                                   executor::ModificationPolicy modification)
-    : engine_(engine), store_(store), bus_(bus), clock_(clock), modification_(std::move(modification)) {}
+                                   executor::ModificationPolicy modification, cache::DesignCache* cache)
+    : engine_(engine),
+      store_(store),
+      bus_(bus),
+      clock_(clock),
+      modification_(std::move(modification)),
+      cache_(cache) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
+namespace {
+
+boost::json::array keysJson(const std::vector<cache::CacheKey>& keys) {
+  boost::json::array out;
+  for (const auto& k : keys) out.emplace_back(k.hex());
+  return out;
+}
+
+std::vector<cache::CacheKey> keysFromJson(const boost::json::value& options) {
+  std::vector<cache::CacheKey> keys;
+  const auto* o = options.if_object();
+  const auto* list = o ? o->if_contains("cacheKeys") : nullptr;
+  if (list == nullptr || !list->is_array()) return keys;
+  for (const auto& k : list->get_array()) {
+    if (!k.is_string()) continue;
+    if (auto key = cache::CacheKey::fromHex(k.get_string())) keys.push_back(*key);
+  }
+  return keys;
+}
+
+std::string stringField(const boost::json::value& v, std::string_view key) {
+  const auto* o = v.if_object();
+  const auto* f = o ? o->if_contains(key) : nullptr;
+  return f && f->is_string() ? std::string(f->get_string()) : std::string();
+}
+
+}  // namespace
+
 Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   std::optional<Canvas> canvas = r.canvas;
+  std::string canvasVersion;
   if (!r.projectId.empty()) {
     auto project = store_.getProject(r.projectId);
     if (!project) return tl::unexpected(project.error());
@@ -101,8 +138,26 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
       auto latest = store_.getCanvas(r.projectId);
       if (!latest) return tl::unexpected(latest.error());
       canvas = std::move(*latest);
+      canvasVersion = r.projectId + "@" + std::to_string(project->canvasVersion);
     }
   }
+
+  std::optional<CacheEntry> entry;
+  std::string staleId;  // an answer found gone, counted once whichever keys lead to it
+  if (cache_ && r.useCache) {
+    entry.emplace();
+    entry->scope.engineVersion = engine_.version();
+    entry->scope.tenant = r.tenant;
+    // The context the answer depends on: the canvas, and the stack asked for.
+    entry->scope.canvasVersion = canvasVersion.empty() && canvas ? cache::canvasContentHash(*canvas) : canvasVersion;
+    for (const auto& s : r.stack) entry->scope.canvasVersion += "|" + s;
+    entry->keys.push_back(cache::DesignCache::textKey(r.request, entry->scope));
+    // The same words again: no analysis needed.
+    if (auto hit = cache_->lookup(entry->keys.front())) {
+      if (auto replayed = replay(r, *hit, staleId)) return std::move(*replayed);
+    }
+  }
+
   auto running = std::make_unique<Running>();
   running->sink = std::make_unique<BusSink>(bus_);
   engine::DesignOptions options;
@@ -115,17 +170,53 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
-  const auto& d = *running->design;
+  auto& d = *running->design;
+
+  cache::Tier tier = cache::Tier::kMiss;
+  std::string templateOf;
+  if (entry) {
+    entry->canonical = cache_->canonicalize(r.request, d.analysis().frame);
+    entry->keys.push_back(cache::exactKey(entry->canonical, entry->scope));
+    if (auto hit = cache_->lookup(entry->keys.back())) {
+      if (auto replayed = replay(r, *hit, staleId)) return std::move(*replayed);
+    }
+    if (auto similar = cache_->lookupSimilar(entry->canonical, entry->scope)) {
+      auto source = store_.getExecution(similar->payloadId);
+      if (source && source->status == store::ExecutionStatus::kCompleted) {
+        tier = cache::Tier::kL3;
+        templateOf = similar->payloadId;
+        const auto age = std::max<std::int64_t>(0, clock_.epochMillis() - source->updatedAt) / 1000;
+        d.setCache("L3", boost::json::object{{"similarity", std::round(similar->similarity * 1000) / 1000},
+                                             {"template", similar->maskedTemplate},
+                                             {"request", source->request},
+                                             {"sourceExecutionId", similar->payloadId},
+                                             {"ageSeconds", age},
+                                             {"decision", "use as base template, regenerate with the new parameters"}});
+      } else {
+        cache_->countStale(cache::Tier::kL3);
+        (void)cache_->forget({}, similar->payloadId);
+      }
+    }
+    if (tier == cache::Tier::kMiss) d.setCache("MISS");
+    cache_->countServed(tier);
+  }
 
   store::ExecutionRecord record;
   record.id = options.executionId;
   record.projectId = r.projectId;
   record.request = r.request;
-  record.options = boost::json::object{{"simulateLatency", r.simulateLatency},
-                                       {"parallel", r.parallel},
-                                       {"stack", boost::json::array(d.analysis().context.userPreferences.begin(),
-                                                                    d.analysis().context.userPreferences.end())},
-                                       {"approach", d.planned().approach}};
+  boost::json::object recordOptions{
+      {"simulateLatency", r.simulateLatency},
+      {"parallel", r.parallel},
+      {"stack",
+       boost::json::array(d.analysis().context.userPreferences.begin(), d.analysis().context.userPreferences.end())},
+      {"approach", d.planned().approach}};
+  if (entry) {
+    recordOptions["cache"] = cache::tierName(tier);
+    recordOptions["cacheKeys"] = keysJson(entry->keys);
+    if (!templateOf.empty()) recordOptions["sourceExecutionId"] = templateOf;
+  }
+  record.options = std::move(recordOptions);
   record.intent = toJson(d.analysis().frame);
   record.route = std::string(routeName(d.planned().route));
   record.plan = d.planned().plan;
@@ -133,9 +224,102 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   record.createdAt = record.updatedAt = clock_.epochMillis();
   if (auto ok = store_.createExecution(record); !ok) return tl::unexpected(ok.error());
 
-  StartedExecution started{options.executionId, d.planned().route, "MISS"};
+  StartedExecution started{options.executionId, d.planned().route, std::string(cache::tierName(tier))};
+  running->cacheEntry = std::move(entry);
   launch(options.executionId, std::move(running));
   return started;
+}
+
+std::optional<Result<StartedExecution>> ExecutionManager::replay(const DesignRequest& r, const cache::ExactHit& hit,
+                                                                 std::string& staleId) {
+  const std::string& sourceId = hit.answer.executionId;
+  if (sourceId == staleId) {
+    (void)cache_->forget({hit.key}, sourceId);
+    return std::nullopt;
+  }
+  auto source = store_.getExecution(sourceId);
+  auto events = source ? store_.eventsAfter(sourceId, 0, 100'000) : Result<std::vector<Event>>(tl::unexpected(source.error()));
+  auto tasks = source ? store_.tasks(sourceId) : Result<std::vector<store::TaskRecord>>(tl::unexpected(source.error()));
+  auto files = source ? store_.files(sourceId) : Result<std::vector<GeneratedFile>>(tl::unexpected(source.error()));
+  if (!source || source->status != store::ExecutionStatus::kCompleted || !events || events->empty() || !tasks ||
+      !files) {
+    cache_->countStale(hit.tier);
+    (void)cache_->forget({hit.key}, sourceId);
+    staleId = sourceId;
+    return std::nullopt;
+  }
+  const std::string tier(cache::tierName(hit.tier));
+  const auto now = clock_.epochMillis();
+
+  store::ExecutionRecord record = *source;
+  record.id = store::newId("exec");
+  record.projectId = r.projectId;
+  record.request = r.request;
+  record.status = store::ExecutionStatus::kRunning;
+  record.summary = nullptr;
+  boost::json::object options = source->options.is_object() ? source->options.get_object() : boost::json::object{};
+  options["cache"] = tier;
+  options["sourceExecutionId"] = sourceId;
+  options["cacheKeys"] = keysJson({hit.key});
+  options["simulateLatency"] = r.simulateLatency;
+  options["parallel"] = r.parallel;
+  record.options = std::move(options);
+  record.createdAt = record.updatedAt = now;
+  if (auto ok = store_.createExecution(record); !ok) return Result<StartedExecution>(tl::unexpected(ok.error()));
+
+  for (auto t : *tasks) {
+    t.executionId = record.id;
+    (void)store_.saveTask(t);
+  }
+  (void)store_.saveFiles(record.id, *files);
+  std::uint64_t seq = 1;
+  boost::json::value summary = source->summary;
+  for (auto e : *events) {
+    if (e.type == "similarSolutionFound") continue;  // how the source was made, not part of its answer
+    e.executionId = record.id;
+    e.seq = seq++;
+    e.ts = now;
+    e.fields["cache"] = tier;
+    if (e.type == "intentAnalyzed" || e.type == "executionSummary") e.fields["sourceExecutionId"] = sourceId;
+    (void)bus_.publish(e);
+  }
+  if (summary.is_object()) {
+    summary.get_object()["cache"] = tier;
+    summary.get_object()["sourceExecutionId"] = sourceId;
+  }
+  (void)store_.finishExecution(record.id, store::ExecutionStatus::kCompleted, summary, now);
+  cache_->countServed(hit.tier);
+  {
+    std::lock_guard lock(mutex_);
+    ++finishedByStatus_["completed"];
+  }
+  Route route = record.route == "STATIC" ? Route::kStatic : Route::kDynamic;
+  return Result<StartedExecution>(StartedExecution{record.id, route, tier});
+}
+
+Result<boost::json::value> ExecutionManager::reportFalseHit(const std::string& id) {
+  auto record = store_.getExecution(id);
+  if (!record) return tl::unexpected(record.error());
+  const auto tier = cache::tierFromName(stringField(record->options, "cache"));
+  const std::string sourceId = stringField(record->options, "sourceExecutionId");
+  if (!cache_ || !tier || *tier == cache::Tier::kMiss || sourceId.empty()) {
+    return fail(ErrorCode::kConflict, "execution " + id + " was not served from the cache");
+  }
+  cache_->countFalseHit(*tier);
+  // An exact answer is withdrawn under every key it was stored with; a
+  // template is withdrawn from L3 only (its own question's answer stands).
+  std::vector<cache::CacheKey> keys;
+  if (*tier != cache::Tier::kL3) {
+    if (auto source = store_.getExecution(sourceId)) keys = keysFromJson(source->options);
+    for (const auto& k : keysFromJson(record->options)) keys.push_back(k);
+  }
+  auto forgotten = cache_->forget(keys, sourceId);
+  boost::json::object out{{"executionId", id},
+                          {"tier", cache::tierName(*tier)},
+                          {"sourceExecutionId", sourceId},
+                          {"withdrawn", true}};
+  if (!forgotten) out["warning"] = "L2: " + forgotten.error().message + " (the entry lives until its TTL)";
+  return boost::json::value(std::move(out));
 }
 
 void ExecutionManager::launch(const std::string& id, std::unique_ptr<Running> running) {
@@ -245,6 +429,11 @@ void ExecutionManager::finish(const std::string& id) {
   boost::json::object fields = toJsonFields(summary);
   fields["canvas"] = toJson(ex.assembly().canvas);
   (void)store_.finishExecution(id, status, fields, clock_.epochMillis());
+  // Stored for the next asker only as it was asked: not after a step was changed.
+  if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty()) {
+    const auto& e = *running->cacheEntry;
+    cache_->remember(e.keys, e.canonical, e.scope, cache::CachedAnswer{id, clock_.epochMillis()});
+  }
   std::unique_ptr<Running> done;
   {
     std::lock_guard lock(mutex_);
@@ -368,6 +557,11 @@ void ExecutionManager::shutdown(const std::string& reason) {
     watchers.swap(finishedWatchers_);
   }
   for (auto& w : watchers) w.join();
+}
+
+bool ExecutionManager::waitUntilSettled(const std::string& id, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return settled_.wait_for(lock, timeout, [&] { return running_.find(id) == running_.end(); });
 }
 
 std::map<std::string, std::size_t> ExecutionManager::countsByStatus() {

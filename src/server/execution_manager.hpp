@@ -16,6 +16,7 @@
 #include <boost/json/value.hpp>
 
 #include "bus/event_bus.hpp"
+#include "cache/design_cache.hpp"
 #include "engine/design.hpp"
 #include "store/store.hpp"
 
@@ -28,23 +29,38 @@ struct DesignRequest {
   std::vector<std::string> stack;
   double simulateLatency = 0;
   std::size_t parallel = 0;
+  std::string tenant = "local";  // whose question: cached answers never cross tenants
+  bool useCache = true;          // false: neither served from nor stored in the cache
 };
 
 struct StartedExecution {
   std::string executionId;
   Route route = Route::kDynamic;
-  std::string cache = "MISS";
+  std::string cache = "MISS";  // the tier that answered: L1, L2 (a stored result replayed), L3 (a template), MISS
 };
 
 class ExecutionManager {
  public:
+  // `cache` may be null (no caching); it must outlive the manager.
   ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
-                   executor::ModificationPolicy modification = {});
+                   executor::ModificationPolicy modification = {}, cache::DesignCache* cache = nullptr);
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
   // unknown project.
+  //
+  // With a cache: an exact hit (L1, L2) replays the stored execution's result
+  // under a new id at once (events, tasks, files and summary, each event
+  // marked with the tier); a similar hit (L3) runs the request with the
+  // stored one as its template (similarSolutionFound first). A run that
+  // completes unmodified is stored for the next asker.
   Result<StartedExecution> start(const DesignRequest& request);
+
+  // The user says a cached answer was wrong for this execution: counted for
+  // the tier that served it, and that answer is not served again.
+  // kNotFound for an unknown execution, kConflict when it was not served
+  // from the cache (or caching is off).
+  Result<boost::json::value> reportFalseHit(const std::string& executionId);
   // kNotFound when unknown; a finished execution is left as it is.
   Result<void> cancel(const std::string& executionId, const std::string& reason);
   // Step modification of a running execution (see executor::Execution):
@@ -67,15 +83,30 @@ class ExecutionManager {
   // resumeUnfinished() continues them.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
+  // Blocks until `executionId` is not running here (finished, suspended or
+  // never started); false after `timeout`.
+  bool waitUntilSettled(const std::string& executionId, std::chrono::milliseconds timeout);
 
  private:
+  // What a run needs to store its answer when it completes.
+  struct CacheEntry {
+    cache::KeyScope scope;
+    cache::CanonicalRequest canonical;
+    std::vector<cache::CacheKey> keys;
+  };
   struct Running {
+    std::optional<CacheEntry> cacheEntry;
     std::unique_ptr<executor::EventSink> sink;
     std::unique_ptr<executor::TaskObserver> persister;
     std::unique_ptr<engine::Design> design;
     std::thread watcher;
   };
   void finish(const std::string& id);
+  // An exact hit: a new execution with the stored one's result, or nullopt
+  // when that execution is gone (the entry is forgotten, `staleId` set, and
+  // the request runs).
+  std::optional<Result<StartedExecution>> replay(const DesignRequest& request, const cache::ExactHit& hit,
+                                                 std::string& staleId);
   // Runs `f` on the live design, or says why there is none.
   template <class F>
   auto withRunning(const std::string& id, F f) -> decltype(f(std::declval<engine::Design&>()));
@@ -86,6 +117,7 @@ class ExecutionManager {
   bus::EventBus& bus_;
   Clock& clock_;
   const executor::ModificationPolicy modification_;
+  cache::DesignCache* const cache_;
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

@@ -82,9 +82,9 @@ class LatencyHistogram {
 };
 
 // What /metrics labels a request with: the route, never the ids in it.
-constexpr std::array<const char*, 13> kRoutes{"healthz", "metrics",   "projects", "project", "canvas",
-                                              "export",  "design",    "execution", "cancel", "files",
-                                              "events",  "modifications", "other"};
+constexpr std::array<const char*, 15> kRoutes{"healthz", "metrics",   "projects",      "project",     "canvas",
+                                              "export",  "design",    "execution",     "cancel",      "files",
+                                              "events",  "modifications", "cache-report", "cache",  "other"};
 
 std::size_t routeIndex(const std::vector<std::string>& s) {
   auto at = [&](std::size_t i, std::string_view v) { return s.size() > i && s[i] == v; };
@@ -93,6 +93,7 @@ std::size_t routeIndex(const std::vector<std::string>& s) {
   };
   if (s.size() == 1 && (s[0] == "healthz" || s[0] == "metrics")) return route(s[0]);
   if (!at(0, "api")) return route("other");
+  if (at(1, "cache") && s.size() == 2) return route("cache");
   if (at(1, "design") && s.size() == 2) return route("design");
   if (at(1, "projects")) {
     if (s.size() == 2) return route("projects");
@@ -101,7 +102,9 @@ std::size_t routeIndex(const std::vector<std::string>& s) {
   }
   if (at(1, "executions")) {
     if (s.size() == 3) return route("execution");
-    if (s.size() >= 4 && (s[3] == "cancel" || s[3] == "files" || s[3] == "events")) return route(s[3]);
+    if (s.size() >= 4 && (s[3] == "cancel" || s[3] == "files" || s[3] == "events" || s[3] == "cache-report")) {
+      return route(s[3]);
+    }
     if (s.size() >= 6 && s[3] == "tasks" && s[5] == "modifications") return route("modifications");
   }
   return route("other");
@@ -337,16 +340,20 @@ class Server::Impl final : public ws::Handler {
   };
 
  public:
-  Impl(ServerOptions options, const engine::Engine& engine, store::Store& store)
+  Impl(ServerOptions options, const engine::Engine& engine, store::Store& store, cache::DesignCache* cache)
       : options_(std::move(options)),
         engine_(engine),
         store_(store),
+        cache_(cache),
         bus_(store),
-        manager_(engine, store, bus_, clock_, [&] {
-          executor::ModificationPolicy policy;
-          policy.cooldown = options_.modificationCooldown;
-          return policy;
-        }()) {
+        manager_(
+            engine, store, bus_, clock_,
+            [&] {
+              executor::ModificationPolicy policy;
+              policy.cooldown = options_.modificationCooldown;
+              return policy;
+            }(),
+            cache) {
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
@@ -557,6 +564,17 @@ class Server::Impl final : public ws::Handler {
     if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && method == http::verb::get) {
       return files(req, s, t);
     }
+    if (is({"api", "executions", "*", "cache-report"})) {
+      if (method != http::verb::post) return methodNotAllowed(req);
+      auto report = manager_.reportFalseHit(s[2]);
+      if (!report) return fromError(report.error(), req);
+      return jsonResponse(http::status::ok, *report, req);
+    }
+    if (is({"api", "cache"})) {
+      if (method == http::verb::get) return cacheStats(req);
+      if (method == http::verb::delete_) return clearCache(req);
+      return methodNotAllowed(req);
+    }
     const bool preview = is({"api", "executions", "*", "tasks", "*", "modifications", "preview"});
     if (preview || is({"api", "executions", "*", "tasks", "*", "modifications"})) {
       if (method != http::verb::post) return methodNotAllowed(req);
@@ -674,6 +692,7 @@ class Server::Impl final : public ws::Handler {
         }
         d.parallel = static_cast<std::size_t>(parallel);
         d.stack = o->stringsOr("stack");
+        d.useCache = o->booleanOr("cache", true);
       }
       return d;
     });
@@ -734,6 +753,78 @@ class Server::Impl final : public ws::Handler {
     return errorResponse(http::status::not_found, "not_found", "execution " + s[2] + " has no file '" + path + "'", req);
   }
 
+  Response cacheOff(const Request& req) {
+    return errorResponse(http::status::conflict, "conflict", "the cache is off (serve --cache off)", req);
+  }
+
+  Response cacheStats(const Request& req) {
+    if (!cache_) return cacheOff(req);
+    const auto st = cache_->stats();
+    boost::json::object tiers;
+    for (int i = 0; i < 3; ++i) {
+      if (i == 1 && !st.l2) continue;
+      const auto& t = st.tiers[i];
+      tiers[cache::tierName(static_cast<cache::Tier>(i))] =
+          boost::json::object{{"hits", t.hits}, {"misses", t.misses}, {"falseHitReports", t.falseHitReports},
+                              {"stale", t.stale}};
+    }
+    boost::json::object l1{{"entries", st.l1.entries}, {"bytes", st.l1.bytes}, {"capacityBytes", st.l1.capacityBytes},
+                           {"evictions", st.l1.evictions}, {"expired", st.l1.expired}};
+    boost::json::object l3{{"entries", st.l3.entries},       {"pending", st.l3.pending},
+                           {"belowThreshold", st.l3.belowThreshold}, {"notReusable", st.l3.notReusable},
+                           {"loadedAtStart", st.l3Loaded},    {"path", cache_->options().l3Path.string()}};
+    boost::json::object out{{"engineVersion", engine_.version()}, {"tiers", std::move(tiers)}, {"l1", std::move(l1)},
+                            {"l3", std::move(l3)}};
+    if (st.l2) {
+      out["l2"] = boost::json::object{{"connected", st.l2->connected}, {"errors", st.l2->errors},
+                                      {"timeouts", st.l2->timeouts}, {"unavailable", st.l2->unavailable},
+                                      {"putsWritten", st.l2->putsWritten}, {"putsFailed", st.l2->putsFailed},
+                                      {"lastError", st.l2->lastError}};
+    }
+    return jsonResponse(http::status::ok, out, req);
+  }
+
+  Response clearCache(const Request& req) {
+    if (!cache_) return cacheOff(req);
+    auto cleared = cache_->clear();
+    if (!cleared) return fromError(cleared.error(), req);
+    return jsonResponse(http::status::ok,
+                        {{"cleared", boost::json::object{{"L1", cleared->l1}, {"L2", cleared->l2}, {"L3", cleared->l3}}}},
+                        req);
+  }
+
+  void cacheMetrics(std::ostream& m) {
+    if (!cache_) return;
+    const auto st = cache_->stats();
+    auto each = [&](const char* name, const char* help, auto field) {
+      m << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
+      for (int i = 0; i < 3; ++i) {
+        if (i == 1 && !st.l2) continue;
+        m << name << "{tier=\"" << cache::tierName(static_cast<cache::Tier>(i)) << "\"} " << field(st.tiers[i]) << "\n";
+      }
+    };
+    each("youmeyou_cache_hits_total", "Design requests answered by a cache tier.",
+         [](const cache::TierCounters& t) { return t.hits; });
+    each("youmeyou_cache_misses_total", "Design requests a tier could not answer.",
+         [](const cache::TierCounters& t) { return t.misses; });
+    each("youmeyou_cache_false_hit_reports_total", "Users' reports that a cached answer was wrong.",
+         [](const cache::TierCounters& t) { return t.falseHitReports; });
+    each("youmeyou_cache_stale_total", "Cached answers whose execution was gone.",
+         [](const cache::TierCounters& t) { return t.stale; });
+    m << "# TYPE youmeyou_cache_entries gauge\n"
+      << "youmeyou_cache_entries{tier=\"L1\"} " << st.l1.entries << "\n"
+      << "youmeyou_cache_entries{tier=\"L3\"} " << st.l3.entries << "\n"
+      << "# TYPE youmeyou_cache_l1_bytes gauge\nyoumeyou_cache_l1_bytes " << st.l1.bytes << "\n";
+    if (st.l2) {
+      m << "# TYPE youmeyou_cache_l2_errors_total counter\n"
+        << "youmeyou_cache_l2_errors_total{kind=\"error\"} " << st.l2->errors << "\n"
+        << "youmeyou_cache_l2_errors_total{kind=\"timeout\"} " << st.l2->timeouts << "\n"
+        << "youmeyou_cache_l2_errors_total{kind=\"unavailable\"} " << st.l2->unavailable << "\n"
+        << "# TYPE youmeyou_cache_l2_connected gauge\nyoumeyou_cache_l2_connected " << (st.l2->connected ? 1 : 0)
+        << "\n";
+    }
+  }
+
   std::string metricsText() {
     auto bus = bus_.stats();
     auto counts = manager_.countsByStatus();
@@ -769,6 +860,7 @@ class Server::Impl final : public ws::Handler {
       << "\n"
       << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
       << metrics_.slowClientsDisconnected + metrics_.webSocket.slowDisconnected << "\n";
+    cacheMetrics(m);
     return m.str();
   }
 
@@ -953,6 +1045,7 @@ class Server::Impl final : public ws::Handler {
   const ServerOptions options_;
   const engine::Engine& engine_;
   store::Store& store_;
+  cache::DesignCache* const cache_;  // null: caching off
   SystemClock clock_;
   bus::EventBus bus_;
   ExecutionManager manager_;
@@ -966,8 +1059,8 @@ class Server::Impl final : public ws::Handler {
   std::set<std::shared_ptr<StreamQueue>> streams_;  // guarded by streamsMutex_
 };
 
-Server::Server(ServerOptions options, const engine::Engine& engine, store::Store& store)
-    : impl_(std::make_unique<Impl>(std::move(options), engine, store)) {}
+Server::Server(ServerOptions options, const engine::Engine& engine, store::Store& store, cache::DesignCache* cache)
+    : impl_(std::make_unique<Impl>(std::move(options), engine, store, cache)) {}
 Server::~Server() = default;
 Result<unsigned short> Server::start() { return impl_->start(); }
 void Server::stop(const std::string& reason) { impl_->stop(reason); }

@@ -14,6 +14,10 @@
 #include "model/error.hpp"
 #include "store/store.hpp"
 
+namespace ymy::cache {
+class DesignCache;
+}
+
 namespace ymy::server {
 
 struct ServerOptions {
@@ -33,8 +37,11 @@ struct ServerOptions {
 
 class Server {
  public:
-  // `store` and `engine` must outlive the server.
-  Server(ServerOptions options, const engine::Engine& engine, store::Store& store);
+  // `store`, `engine` and `cache` must outlive the server; a null cache is
+  // caching off. Routes: DESIGN.md's, plus GET/DELETE /api/cache (stats,
+  // clear) and POST /api/executions/{id}/cache-report (a wrong cached answer).
+  Server(ServerOptions options, const engine::Engine& engine, store::Store& store,
+         cache::DesignCache* cache = nullptr);
   ~Server();
 
   // Binds and starts serving; returns the bound port.

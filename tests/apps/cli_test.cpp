@@ -260,6 +260,16 @@ TEST(Cli, DesignBadInputExitsTwo) {
   EXPECT_NE(neg.err.find("--simulate-latency"), std::string::npos) << neg.err;
 }
 
+TEST(Cli, CacheCommandsNeedARunningServerAndSaySo) {
+  auto r = run({"cache", "stats", "--url", "http://127.0.0.1:1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("is 'youmeyou serve' running there?"), std::string::npos) << r.err;
+  r = run({"cache", "stats", "--url", "ftp://example"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  r = run({"cache", "purge"});
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
 TEST(Cli, HelpListsTheCommands) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);

@@ -165,12 +165,14 @@ TEST_F(CacheTest, TwoQuantitiesOfOneKindCannotBeATemplate) {
 
 // --- keys ---
 
-TEST_F(CacheTest, KeyHasherIsFnv1a128) {
-  // Reference values: FNV-1a 128 of the length-prefixed encoding.
-  EXPECT_EQ(KeyHasher().finish().hex(), "6c62272e07bb014262b821756295c58d");
-  EXPECT_EQ(KeyHasher().add(std::string_view("a")).finish().hex(), "426d56754e03ad9adb79f299c730f21f");
+TEST_F(CacheTest, KeyHasherIsBlake2b128OfTheEncoding) {
+  // Reference values from Python's hashlib.blake2b(digest_size=16) over the
+  // encoded bytes: nothing; 8-byte little-endian length 1 and "a"; length 11,
+  // "hello world", then 42 as 8 little-endian bytes.
+  EXPECT_EQ(KeyHasher().finish().hex(), "cae66941d9efbd404e4d88758ea67670");
+  EXPECT_EQ(KeyHasher().add(std::string_view("a")).finish().hex(), "fc9c942180a48b1bfa36938828a429dc");
   EXPECT_EQ(KeyHasher().add(std::string_view("hello world")).add(std::uint64_t{42}).finish().hex(),
-            "7ae8743d79edf7c69e3718f992cda874");
+            "0114c75b5b1888f2ceee7ed74e074a64");
   EXPECT_EQ(KeyHasher().add(0.0).finish(), KeyHasher().add(-0.0).finish());
   EXPECT_NE(KeyHasher().add(std::string_view("ab")).add(std::string_view("c")).finish(),
             KeyHasher().add(std::string_view("a")).add(std::string_view("bc")).finish());
@@ -193,8 +195,8 @@ TEST_F(CacheTest, KeysAreStableAcrossRuns) {
   r.contentWords = {"scal"};
   const KeyScope scope{"builtin-1", "alice", "7"};
   EXPECT_EQ(exactKey(r, scope).hex(), exactKey(r, scope).hex());
-  EXPECT_EQ(exactKey(r, scope).hex(), "9f562e8145bcf5e61511216a940804ae");
-  EXPECT_EQ(templateKey(r, scope).hex(), "62416521437bd2972732e588086bbc4e");
+  EXPECT_EQ(exactKey(r, scope).hex(), "85771c83de9c052106fdd980164e9587");
+  EXPECT_EQ(templateKey(r, scope).hex(), "1b86c1476f3812dd63a3ff8e665b35f0");
 }
 
 TEST_F(CacheTest, ExactKeysDifferByTenantCanvasVersionEngineAndParams) {

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cache/design_cache.hpp"
 #include "model/json_io.hpp"
 #include "test_data.hpp"
 
@@ -50,10 +51,10 @@ class ServerTest : public testing::Test {
   }
   static void TearDownTestSuite() { delete engine_; }
 
-  void startServer(ServerOptions options = {}) {
+  void startServer(ServerOptions options = {}, cache::DesignCache* cache = nullptr) {
     options.port = 0;
     store_ = store::makeMemoryStore();
-    server_ = std::make_unique<Server>(options, *engine_, *store_);
+    server_ = std::make_unique<Server>(options, *engine_, *store_, cache);
     auto port = server_->start();
     ASSERT_TRUE(port) << port.error().message;
     port_ = *port;
@@ -687,6 +688,64 @@ TEST_F(ServerTest, Example2ScalesTheAuthServiceThroughTheApi) {
   auto merged = canvasFromJson(state.at("summary").at("canvas"));
   ASSERT_TRUE(merged) << merged.error().message;  // strict: no dangling edge, unique ids
   EXPECT_TRUE(merged->findNode("auth-service-lb"));
+}
+
+TEST_F(ServerTest, CacheRoutesMarkServeReportAndClear) {
+  SystemClock clock;
+  cache::DesignCacheOptions o;
+  o.engineVersion = engine_->version();
+  o.l3.applyInBackground = false;
+  auto cache = cache::DesignCache::create(engine_->catalog(), o, clock);
+  ASSERT_TRUE(cache) << cache.error().message;
+  startServer({}, cache->get());
+
+  const std::string text = "add a message queue between the order service and the email service";
+  auto first = startDesign(text, 0);
+  followByLongPoll(first);
+  // The answer is stored just after the run's record is finished.
+  for (int i = 0; i < 100000; ++i) {
+    if (request(http::verb::get, "/api/cache").json().at("l1").at("entries").to_number<int>() == 2) break;
+  }
+  auto r = request(http::verb::post, "/api/design", json::compact(boost::json::object{{"request", text}}));
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json().at("cache").as_string(), "L1");
+  const std::string second(r.json().at("executionId").as_string());
+  auto state = request(http::verb::get, "/api/executions/" + second);
+  EXPECT_EQ(state.json().at("status").as_string(), "completed");
+  EXPECT_EQ(state.json().at("summary").at("cache").as_string(), "L1");
+
+  auto stats = request(http::verb::get, "/api/cache");
+  ASSERT_EQ(stats.status, 200) << stats.body;
+  EXPECT_EQ(stats.json().at("tiers").at("L1").at("hits").to_number<int>(), 1);
+  EXPECT_EQ(stats.json().at("engineVersion").as_string(), engine_->version());
+  EXPECT_NE(request(http::verb::get, "/metrics").body.find("youmeyou_cache_hits_total{tier=\"L1\"} 1"),
+            std::string::npos);
+
+  // A request may skip the cache.
+  r = request(http::verb::post, "/api/design",
+              json::compact(boost::json::object{{"request", text}, {"options", {{"cache", false}}}}));
+  EXPECT_EQ(r.json().at("cache").as_string(), "MISS");
+  followByLongPoll(std::string(r.json().at("executionId").as_string()));
+
+  auto report = request(http::verb::post, "/api/executions/" + second + "/cache-report");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.json().at("tier").as_string(), "L1");
+  EXPECT_EQ(request(http::verb::post, "/api/executions/" + first + "/cache-report").status, 409);
+  EXPECT_EQ(request(http::verb::post, "/api/executions/exec_unknown/cache-report").status, 404);
+  EXPECT_EQ(request(http::verb::get, "/api/executions/" + second + "/cache-report").status, 405);
+  EXPECT_NE(request(http::verb::get, "/metrics").body.find("youmeyou_cache_false_hit_reports_total{tier=\"L1\"} 1"),
+            std::string::npos);
+
+  auto cleared = request(http::verb::delete_, "/api/cache");
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_EQ(request(http::verb::get, "/api/cache").json().at("l1").at("entries").to_number<int>(), 0);
+}
+
+TEST_F(ServerTest, CacheRoutesSayWhenTheCacheIsOff) {
+  startServer();
+  auto r = request(http::verb::get, "/api/cache");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_NE(r.body.find("cache is off"), std::string::npos) << r.body;
 }
 
 TEST_F(ServerTest, CancelStopsARunningExecution) {
