@@ -106,9 +106,13 @@ void JwtCodec::mac(std::string_view signingInput, unsigned char out[32]) const {
 }
 
 std::string JwtCodec::signRaw(std::string_view headerJson, std::string_view payloadJson) const {
-  std::string token = base64UrlEncode(headerJson);
+  return signSegments(base64UrlEncode(headerJson), base64UrlEncode(payloadJson));
+}
+
+std::string JwtCodec::signSegments(std::string_view headerSegment, std::string_view payloadSegment) const {
+  std::string token(headerSegment);
   token += '.';
-  token += base64UrlEncode(payloadJson);
+  token += payloadSegment;
   unsigned char signature[kMacBytes];
   mac(token, signature);
   token += '.';
@@ -146,7 +150,7 @@ Result<Claims> JwtCodec::verify(std::string_view token) const {
   const std::string_view headerPart = token.substr(0, firstDot);
   const std::string_view payloadPart = token.substr(firstDot + 1, secondDot - firstDot - 1);
   const std::string_view signaturePart = token.substr(secondDot + 1);
-  if (headerPart.empty() || payloadPart.empty() || signaturePart.empty()) return invalid("a segment is empty");
+  if (headerPart.empty()) return invalid("header segment is empty");
 
   // Header: how the token claims to be signed.
   auto headerJson = base64UrlDecode(headerPart);
@@ -166,7 +170,10 @@ Result<Claims> JwtCodec::verify(std::string_view token) const {
   }
   if (header->contains("crit")) return invalid("header 'crit' names extensions this server does not understand");
 
-  // Signature, compared in constant time.
+  // Signature, compared in constant time. (An unsigned token, "alg":"none"
+  // with an empty third segment, was refused above by its algorithm.)
+  if (payloadPart.empty()) return invalid("payload segment is empty");
+  if (signaturePart.empty()) return invalid("signature segment is empty");
   auto signature = base64UrlDecode(signaturePart);
   if (!signature) return invalid("signature is not base64url");
   if (signature->size() != kMacBytes) return invalid("bad signature (wrong length)");

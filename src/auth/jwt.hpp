@@ -86,6 +86,8 @@ class JwtCodec {
   // Signs raw segments: base64url(header) "." base64url(payload), signed as
   // they are. For tests that need malformed headers or payloads.
   std::string signRaw(std::string_view headerJson, std::string_view payloadJson) const;
+  // Signs two segments exactly as given (not encoded): "h.p.signature".
+  std::string signSegments(std::string_view headerSegment, std::string_view payloadSegment) const;
 
   Result<Claims> verify(std::string_view token) const;
 
