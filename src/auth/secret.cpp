@@ -101,8 +101,9 @@ Result<Secret> loadOrCreateSecret(const std::filesystem::path& dataDir) {
   // Written in full under a private name, then linked into place: a reader
   // never sees a half-written secret, and link() fails if another process
   // got there first.
-  const auto temp = dir / ("jwt-secret.tmp." + std::to_string(::getpid()));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // The temporary name is unique per call (threads share a pid).
+  const auto temp = dir / ("jwt-secret.tmp." + std::to_string(::getpid()) + "." + std::to_string(randombytes_random()));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail(ErrorCode::kIo, "cannot create " + temp.string() + ": " + errnoText(errno));
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   const int writeErr = errno;
