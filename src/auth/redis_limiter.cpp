@@ -285,8 +285,11 @@ void RedisLimiter::markDown(std::uint64_t generation, const std::string& why) {
     idle_.clear();
     open_ = 0;
     up_.store(false);
-    backoffNanos_.store(std::chrono::nanoseconds(options_.minReconnectInterval).count());
-    retryAtNanos_.store(clock_.now().time_since_epoch().count() + backoffNanos_.load());
+    // The first attempt after minReconnectInterval; each failure doubles the next wait.
+    const std::int64_t first = std::chrono::nanoseconds(options_.minReconnectInterval).count();
+    retryAtNanos_.store(clock_.now().time_since_epoch().count() + first);
+    backoffNanos_.store(
+        std::min<std::int64_t>(first * 2, std::chrono::nanoseconds(options_.maxReconnectInterval).count()));
   }
   poolChanged_.notify_all();
 }
