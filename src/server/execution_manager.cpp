@@ -520,6 +520,16 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
     }
   }
   if (!live) {
+    if (record->status == store::ExecutionStatus::kRunning) {
+      // It may have finished between the read above and the check: its
+      // record is final before it leaves running_, so read it again.
+      auto again = store_.getExecution(id);
+      if (!again) return tl::unexpected(again.error());
+      record = std::move(again);
+      status = std::string(store::executionStatusName(record->status));
+      summary = record->summary;
+      modifications = record->modifications;
+    }
     for (const auto& t : record->plan.tasks) tasks.push_back(toJson(t));
   }
   auto last = store_.lastSeq(id);

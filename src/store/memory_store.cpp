@@ -144,6 +144,41 @@ class MemoryStore final : public Store {
     return it == files_.end() ? std::vector<GeneratedFile>{} : it->second;
   }
 
+  Result<void> createUser(const UserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    if (usersByEmail_.count(user.email) != 0) return fail(ErrorCode::kConflict, "email " + user.email + " is already registered");
+    if (users_.count(user.id) != 0) return fail(ErrorCode::kConflict, "user " + user.id + " exists");
+    users_[user.id] = user;
+    usersByEmail_[user.email] = user.id;
+    return {};
+  }
+  Result<UserRecord> findUserByEmail(std::string_view email) override {
+    std::lock_guard lock(mutex_);
+    auto it = usersByEmail_.find(std::string(email));
+    if (it == usersByEmail_.end()) return fail(ErrorCode::kNotFound, "no user with email " + std::string(email));
+    return users_.at(it->second);
+  }
+  Result<UserRecord> findUserById(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(std::string(id));
+    if (it == users_.end()) return notFound("user", id);
+    return it->second;
+  }
+  Result<void> setUserTier(std::string_view id, std::string_view tier) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(std::string(id));
+    if (it == users_.end()) return notFound("user", id);
+    it->second.tier = std::string(tier);
+    return {};
+  }
+  Result<void> setUserPasswordHash(std::string_view id, std::string_view passwordHash) override {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(std::string(id));
+    if (it == users_.end()) return notFound("user", id);
+    it->second.passwordHash = std::string(passwordHash);
+    return {};
+  }
+
  private:
   static tl::unexpected<Error> notFound(const char* what, std::string_view id) {
     return fail(ErrorCode::kNotFound, std::string(what) + " " + std::string(id) + " not found");
@@ -160,6 +195,8 @@ class MemoryStore final : public Store {
   std::map<std::string, std::map<std::string, TaskRecord>> tasks_;     // guarded by mutex_
   std::map<std::string, std::vector<Event>> events_;                   // guarded by mutex_
   std::map<std::string, std::vector<GeneratedFile>> files_;            // guarded by mutex_
+  std::map<std::string, UserRecord> users_;                            // guarded by mutex_; by id
+  std::map<std::string, std::string> usersByEmail_;                    // guarded by mutex_; email -> id
 };
 
 }  // namespace

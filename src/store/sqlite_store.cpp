@@ -83,6 +83,14 @@ CREATE TABLE files (
     R"sql(
 ALTER TABLE executions ADD COLUMN modifications TEXT NOT NULL DEFAULT '{}';
 )sql",
+    // Every project and execution belongs to a user; rows from before accounts
+    // belong to 'local' (the single-user embedded mode).
+    R"sql(
+ALTER TABLE projects ADD COLUMN owner_id TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE executions ADD COLUMN owner_id TEXT NOT NULL DEFAULT 'local';
+CREATE INDEX projects_by_owner ON projects (owner_id);
+CREATE INDEX executions_by_owner ON executions (owner_id);
+)sql",
 };
 
 class Statement {
@@ -417,6 +425,51 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<void> createUser(const UserRecord& user) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("insert_user"));
+    q.bind(1, user.id).bind(2, user.email).bind(3, user.passwordHash).bind(4, user.tier).bind(5, user.createdAt);
+    if (q.step() != SQLITE_DONE) {
+      const int extended = sqlite3_extended_errcode(db_);
+      if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        // Which one: the email is the case a person can cause.
+        const std::string text = sqlite3_errmsg(db_);
+        if (text.find("users.email") != std::string::npos) {
+          return fail(ErrorCode::kConflict, "email " + user.email + " is already registered");
+        }
+        return fail(ErrorCode::kConflict, "user " + user.id + " exists");
+      }
+      return error("create user");
+    }
+    return {};
+  }
+
+  Result<UserRecord> findUserByEmail(std::string_view email) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("user_by_email"));
+    const int rc = q.bind(1, email).step();
+    if (rc == SQLITE_ROW) return readUser(q);
+    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "no user with email " + std::string(email));
+    return error("find user");
+  }
+
+  Result<UserRecord> findUserById(std::string_view id) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("user_by_id"));
+    const int rc = q.bind(1, id).step();
+    if (rc == SQLITE_ROW) return readUser(q);
+    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "user " + std::string(id) + " not found");
+    return error("find user");
+  }
+
+  Result<void> setUserTier(std::string_view id, std::string_view tier) override {
+    return updateUser("set_user_tier", id, tier, "set the user's tier");
+  }
+
+  Result<void> setUserPasswordHash(std::string_view id, std::string_view passwordHash) override {
+    return updateUser("set_user_password", id, passwordHash, "set the user's password");
+  }
+
  private:
   SqliteStore() = default;
 
@@ -493,6 +546,11 @@ class SqliteStore final : public Store {
         {"delete_files", "DELETE FROM files WHERE execution_id = ?1"},
         {"insert_file", "INSERT INTO files (execution_id, path, content) VALUES (?1, ?2, ?3)"},
         {"files", "SELECT path, content FROM files WHERE execution_id = ?1 ORDER BY path"},
+        {"insert_user", "INSERT INTO users (id, email, password_hash, tier, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {"user_by_email", "SELECT id, email, password_hash, tier, created_at FROM users WHERE email = ?1"},
+        {"user_by_id", "SELECT id, email, password_hash, tier, created_at FROM users WHERE id = ?1"},
+        {"set_user_tier", "UPDATE users SET tier = ?2 WHERE id = ?1"},
+        {"set_user_password", "UPDATE users SET password_hash = ?2 WHERE id = ?1"},
     };
     for (const auto& [name, text] : sql) {
       auto s = std::make_unique<Statement>(db_, text);
@@ -524,6 +582,18 @@ class SqliteStore final : public Store {
     e.updatedAt = q.integer(11);
     e.modifications = fromText(q.text(12));
     return e;
+  }
+
+  static UserRecord readUser(const Query& q) {
+    return UserRecord{q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4)};
+  }
+
+  Result<void> updateUser(const char* statement, std::string_view id, std::string_view value, const char* what) {
+    std::lock_guard lock(mutex_);
+    Query q(stmt(statement));
+    if (q.bind(1, id).bind(2, value).step() != SQLITE_DONE) return error(what);
+    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "user " + std::string(id) + " not found");
+    return {};
   }
 
   tl::unexpected<Error> error(const char* what) {

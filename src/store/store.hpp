@@ -6,7 +6,12 @@
 // in-memory one serves tests. Every implementation is thread-safe.
 //
 // Errors: kNotFound for unknown ids, kInvalidArgument for a conflicting write
-// (an event whose seq is not the next one), kIo when the database fails.
+// (an event whose seq is not the next one), kConflict for a second user with
+// the same email, kIo when the database fails.
+//
+// Ownership: projects and executions carry an owner (a user id; 'local' for
+// rows written before accounts existed, migration 3). The project and
+// execution calls below do not read or set it yet.
 
 #include <cstdint>
 #include <filesystem>
@@ -65,6 +70,17 @@ struct TaskRecord {
   boost::json::value canvasPatch;  // {"upserts": canvas, "removeNodes": [...]}
 };
 
+// An account. The store keeps what it is given: the auth module normalises the
+// email (lower case) and hashes the password before calling createUser, so
+// emails are compared exactly here.
+struct UserRecord {
+  std::string id;            // "usr_..."
+  std::string email;         // unique
+  std::string passwordHash;  // an Argon2id string ("$argon2id$v=19$...")
+  std::string tier = "free";
+  std::int64_t createdAt = 0;  // epoch ms
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -99,6 +115,15 @@ class Store {
   // Replaces the execution's files with these.
   virtual Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) = 0;
   virtual Result<std::vector<GeneratedFile>> files(std::string_view executionId) = 0;
+
+  // Users. createUser: kConflict when the email (or the id) is taken.
+  // find*: kNotFound when there is no such user.
+  virtual Result<void> createUser(const UserRecord& user) = 0;
+  virtual Result<UserRecord> findUserByEmail(std::string_view email) = 0;
+  virtual Result<UserRecord> findUserById(std::string_view id) = 0;
+  virtual Result<void> setUserTier(std::string_view id, std::string_view tier) = 0;
+  // After a login whose hash used older Argon2 parameters.
+  virtual Result<void> setUserPasswordHash(std::string_view id, std::string_view passwordHash) = 0;
 };
 
 std::unique_ptr<Store> makeMemoryStore();

@@ -11,6 +11,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "model/json_io.hpp"
 
 namespace ymy::store {
@@ -213,6 +215,80 @@ TEST_P(StoreTest, SurvivesReopening) {
   EXPECT_TRUE(store_->appendEvent(event("exec_1", 4)));
 }
 
+UserRecord user(const std::string& email, const std::string& tier = "free") {
+  return UserRecord{newId("usr"), email, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA", tier, 42};
+}
+
+TEST_P(StoreTest, UsersRoundTripByEmailAndId) {
+  const auto alice = user("alice@example.com", "premium");
+  ASSERT_TRUE(store_->createUser(alice));
+  for (const auto& found : {store_->findUserByEmail("alice@example.com"), store_->findUserById(alice.id)}) {
+    ASSERT_TRUE(found) << found.error().message;
+    EXPECT_EQ(found->id, alice.id);
+    EXPECT_EQ(found->email, alice.email);
+    EXPECT_EQ(found->passwordHash, alice.passwordHash);
+    EXPECT_EQ(found->tier, "premium");
+    EXPECT_EQ(found->createdAt, 42);
+  }
+}
+
+TEST_P(StoreTest, ASecondUserWithTheSameEmailIsAConflict) {
+  ASSERT_TRUE(store_->createUser(user("bob@example.com")));
+  auto again = store_->createUser(user("bob@example.com"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_NE(again.error().message.find("bob@example.com"), std::string::npos) << again.error().message;
+  // The same id under another email is a conflict too.
+  auto first = *store_->findUserByEmail("bob@example.com");
+  auto sameId = user("other@example.com");
+  sameId.id = first.id;
+  auto clash = store_->createUser(sameId);
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreTest, UnknownUsersAreNotFound) {
+  EXPECT_EQ(store_->findUserByEmail("nobody@example.com").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->findUserById("usr_missing").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->setUserTier("usr_missing", "premium").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->setUserPasswordHash("usr_missing", "x").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, TierAndPasswordHashCanChange) {
+  const auto carol = user("carol@example.com");
+  ASSERT_TRUE(store_->createUser(carol));
+  ASSERT_TRUE(store_->setUserTier(carol.id, "enterprise"));
+  ASSERT_TRUE(store_->setUserPasswordHash(carol.id, "$argon2id$new"));
+  auto found = store_->findUserById(carol.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->tier, "enterprise");
+  EXPECT_EQ(found->passwordHash, "$argon2id$new");
+}
+
+TEST_P(StoreTest, ConcurrentRegistrationsOfOneEmailHaveOneWinner) {
+  std::atomic<int> created{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto r = store_->createUser(user("race@example.com"));
+      if (r) ++created;
+      else if (r.error().code == ErrorCode::kConflict) ++conflicts;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(conflicts.load(), 7);
+}
+
+TEST_P(StoreTest, UsersSurviveReopening) {
+  if (GetParam() == "memory") GTEST_SKIP() << "memory is not durable";
+  const auto dave = user("dave@example.com");
+  ASSERT_TRUE(store_->createUser(dave));
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(store_->findUserByEmail("dave@example.com")->id, dave.id);
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, testing::Values("memory", "sqlite"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
@@ -220,6 +296,40 @@ TEST(SqliteStore, RefusesAnUnusablePath) {
   auto s = openSqliteStore("/proc/definitely/not/here.db");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kIo);
+}
+
+// Migration 3: projects and executions have an owner; rows written through
+// the API as it is today belong to 'local'.
+TEST(SqliteStore, ProjectsAndExecutionsHaveAnOwnerDefaultingToLocal) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ymy-store-owner-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "youmeyou.db";
+  std::string projectId;
+  {
+    auto s = openSqliteStore(file);
+    ASSERT_TRUE(s) << s.error().message;
+    projectId = (*s)->createProject("shop", Canvas{}, 1)->id;
+    ExecutionRecord e;
+    e.id = "exec_owner";
+    e.request = "r";
+    ASSERT_TRUE((*s)->createExecution(e));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string out = "(error)";
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  };
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(scalar(("SELECT owner_id FROM projects WHERE id = '" + projectId + "'").c_str()), "local");
+  EXPECT_EQ(scalar("SELECT owner_id FROM executions WHERE id = 'exec_owner'"), "local");
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Ids, AreUniqueAndPrefixed) {
