@@ -69,6 +69,7 @@ struct Options {
   double cacheTtl = 24 * 3600;    // seconds
   std::size_t cacheMemoryMb = 64;
   std::string url = "http://127.0.0.1:4000";
+  std::string web;  // the built web app; empty: web/dist beside the data directory
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -438,6 +439,15 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
     store = std::move(*opened);
   }
   server::ServerOptions options;
+  if (!o.web.empty()) {
+    if (!std::filesystem::is_regular_file(std::filesystem::path(o.web) / "index.html")) {
+      return error(err, "--web " + o.web + " has no index.html (build the web app with `make build`)");
+    }
+    options.webRoot = o.web;
+  } else if (auto dist = (std::filesystem::path(dataDirOf(o)) / ".." / "web" / "dist").lexically_normal();
+             std::filesystem::is_regular_file(dist / "index.html")) {
+    options.webRoot = dist.string();
+  }
   options.bind = o.bind;
   options.port = o.port;
   options.modificationCooldown =
@@ -565,6 +575,7 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   serve->add_option("--cache", o.cache, "Serve repeated and similar requests from the cache (on|off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  serve->add_option("--web", o.web, "The built web app to serve at / (default: web/dist beside the data directory)");
   serve->add_option("--redis", o.redis, "Redis for the shared cache tier (L2), e.g. redis://127.0.0.1:6379/0");
   serve->add_option("--cache-ttl", o.cacheTtl, "Seconds a cached answer is served (L1, L2)")
       ->check(CLI::Range(1.0, 365.0 * 86400))

@@ -8,6 +8,9 @@
 
 #include "server/server.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -580,9 +583,56 @@ class Server::Impl final : public ws::Handler {
       if (method != http::verb::post) return methodNotAllowed(req);
       return modification(req, s[2], s[4], preview);
     }
+    if ((method == http::verb::get || method == http::verb::head) && (s.empty() || (s[0] != "api" && s[0] != "session"))) {
+      return staticFile(req, s);
+    }
     return errorResponse(http::status::not_found, "not_found", "no route for " + std::string(req.method_string()) + " " +
                                                                    std::string(req.target()),
                          req);
+  }
+
+  // The web app's files. Hashed build outputs (assets/) are immutable; the
+  // rest, index.html above all, is revalidated so a new build shows at once.
+  Response staticFile(const Request& req, const std::vector<std::string>& segments) {
+    if (options_.webRoot.empty()) {
+      return textResponse(http::status::not_found,
+                          "The web app is not built here: run `make build`, or use the API under /api "
+                          "(see the README).\n",
+                          "text/plain; charset=utf-8", req);
+    }
+    std::filesystem::path path(options_.webRoot);
+    for (const auto& part : segments) {
+      if (part.empty() || part == "." || part == ".." || part.find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
+        return errorResponse(http::status::bad_request, "invalid_argument", "bad path", req);
+      }
+      path /= part;
+    }
+    std::error_code ec;
+    const bool isAsset = !segments.empty() && segments.front() == "assets";
+    if (segments.empty() || !std::filesystem::is_regular_file(path, ec)) {
+      // Client-side routes get the app; a missing asset is a 404.
+      if (isAsset || (!segments.empty() && segments.back().find('.') != std::string::npos)) {
+        return errorResponse(http::status::not_found, "not_found", "no file " + std::string(req.target()), req);
+      }
+      path = std::filesystem::path(options_.webRoot) / "index.html";
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return errorResponse(http::status::not_found, "not_found", "no file " + std::string(req.target()), req);
+    std::ostringstream body;
+    body << in.rdbuf();
+    static const std::map<std::string, std::string_view> kTypes{
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
+        {".svg", "image/svg+xml"},             {".png", "image/png"},
+        {".ico", "image/x-icon"},              {".woff2", "font/woff2"},
+        {".map", "application/json"},          {".txt", "text/plain; charset=utf-8"}};
+    const auto type = kTypes.find(path.extension().string());
+    Response res = textResponse(http::status::ok, body.str(),
+                                type == kTypes.end() ? std::string_view("application/octet-stream") : type->second, req);
+    res.set(http::field::cache_control, isAsset ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    if (req.method() == http::verb::head) res.body().clear();
+    return res;
   }
 
   static Response methodNotAllowed(const Request& req) {

@@ -33,6 +33,9 @@ struct ServerOptions {
   std::size_t streamQueueLimit = 8192;           // messages queued per streaming connection
   std::chrono::seconds maxLongPollWait{60};
   std::chrono::milliseconds modificationCooldown{10'000};  // between two modifications of one task; 0: none
+  // The built web app (web/dist): served at / for every GET outside the API,
+  // index.html for client-side routes. Empty: no web app.
+  std::string webRoot;
 };
 
 class Server {

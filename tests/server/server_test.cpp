@@ -741,6 +741,46 @@ TEST_F(ServerTest, CacheRoutesMarkServeReportAndClear) {
   EXPECT_EQ(request(http::verb::get, "/api/cache").json().at("l1").at("entries").to_number<int>(), 0);
 }
 
+TEST_F(ServerTest, ServesTheWebAppWithCacheHeadersAndClientRoutes) {
+  const auto root = std::filesystem::temp_directory_path() / ("ymy_web_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(root / "assets");
+  std::ofstream(root / "index.html") << "<!doctype html><div id=root></div>";
+  std::ofstream(root / "assets" / "index-abc123.js") << "console.log(1)";
+  ServerOptions options;
+  options.webRoot = root.string();
+  startServer(options);
+
+  auto get = [&](const std::string& target) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "localhost");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    return res;
+  };
+  auto index = get("/");
+  EXPECT_EQ(index.result_int(), 200);
+  EXPECT_EQ(index[http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_EQ(index[http::field::cache_control], "no-cache");
+  auto route = get("/projects/prj_1");  // a client-side route: the app
+  EXPECT_EQ(route.result_int(), 200);
+  EXPECT_EQ(route.body(), index.body());
+  auto asset = get("/assets/index-abc123.js");
+  EXPECT_EQ(asset.result_int(), 200);
+  EXPECT_EQ(asset[http::field::cache_control], "public, max-age=31536000, immutable");
+  EXPECT_EQ(asset[http::field::content_type], "text/javascript; charset=utf-8");
+  EXPECT_EQ(get("/assets/missing.js").result_int(), 404);
+  EXPECT_EQ(get("/favicon.ico").result_int(), 404);
+  EXPECT_EQ(get("/..%2F..%2Fetc%2Fpasswd").result_int(), 400);
+  EXPECT_EQ(get("/api/nothing").result_int(), 404);  // the API never falls back to the app
+  EXPECT_EQ(get("/healthz").result_int(), 200);
+  std::filesystem::remove_all(root);
+}
+
 TEST_F(ServerTest, CacheRoutesSayWhenTheCacheIsOff) {
   startServer();
   auto r = request(http::verb::get, "/api/cache");
