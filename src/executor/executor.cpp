@@ -399,12 +399,17 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
     state.status = TaskStatus::kCompleted;
     state.result = std::make_shared<const TaskResult>(std::move(*result));
     notifyLocked(index);
-    publishLocked("taskCompleted", {{"taskId", task.id},
-                                    {"name", task.name},
-                                    {"result", state.result->summary},
-                                    {"durationMs", sinceStartMs(*state.finished) - sinceStartMs(*state.started)},
-                                    {"filesGenerated", state.result->files.size()},
-                                    {"generation", state.generation}});
+    boost::json::object completed{{"taskId", task.id},
+                                  {"name", task.name},
+                                  {"result", state.result->summary},
+                                  {"durationMs", sinceStartMs(*state.finished) - sinceStartMs(*state.started)},
+                                  {"filesGenerated", state.result->files.size()},
+                                  {"generation", state.generation}};
+    // What the task changes on the canvas, so a client can draw it as it happens.
+    const auto& r = *state.result;
+    if (!r.canvasUpdate.nodes.empty() || !r.canvasUpdate.edges.empty()) completed["canvasUpdate"] = toJson(r.canvasUpdate);
+    if (!r.removeNodes.empty()) completed["removeNodes"] = boost::json::array(r.removeNodes.begin(), r.removeNodes.end());
+    publishLocked("taskCompleted", std::move(completed));
     for (auto d : state.dependents) {
       if (tasks_[d].status == TaskStatus::kPending && --tasks_[d].remaining == 0) ready.push_back(d);
     }

@@ -159,6 +159,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   }
 
   auto running = std::make_unique<Running>();
+  running->projectId = r.projectId;
   running->sink = std::make_unique<BusSink>(bus_);
   engine::DesignOptions options;
   options.executionId = store::newId("exec");
@@ -284,8 +285,16 @@ std::optional<Result<StartedExecution>> ExecutionManager::replay(const DesignReq
     (void)bus_.publish(e);
   }
   if (summary.is_object()) {
-    summary.get_object()["cache"] = tier;
-    summary.get_object()["sourceExecutionId"] = sourceId;
+    auto& o = summary.get_object();
+    o["cache"] = tier;
+    o["sourceExecutionId"] = sourceId;
+    o.erase("canvasVersion");
+    // As a run would: the project's canvas becomes the result.
+    if (!r.projectId.empty() && o.contains("canvas")) {
+      if (auto canvas = canvasFromJson(o.at("canvas"), "summary.canvas")) {
+        if (auto version = store_.saveCanvas(r.projectId, *canvas, now)) o["canvasVersion"] = *version;
+      }
+    }
   }
   (void)store_.finishExecution(record.id, store::ExecutionStatus::kCompleted, summary, now);
   cache_->countServed(hit.tier);
@@ -387,6 +396,7 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
       if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
     }
     auto running = std::make_unique<Running>();
+    running->projectId = record.projectId;
     running->sink = std::make_unique<BusSink>(bus_);
     running->persister = std::make_unique<TaskPersister>(store_, clock_, record.id);
     engine::DesignOptions options;
@@ -428,6 +438,12 @@ void ExecutionManager::finish(const std::string& id) {
                                                       : store::ExecutionStatus::kFailed;
   boost::json::object fields = toJsonFields(summary);
   fields["canvas"] = toJson(ex.assembly().canvas);
+  // The project's canvas becomes the result: a new version, named in the summary.
+  if (!running->projectId.empty() && status == store::ExecutionStatus::kCompleted) {
+    if (auto version = store_.saveCanvas(running->projectId, ex.assembly().canvas, clock_.epochMillis())) {
+      fields["canvasVersion"] = *version;
+    }
+  }
   (void)store_.finishExecution(id, status, fields, clock_.epochMillis());
   // Stored for the next asker only as it was asked: not after a step was changed.
   if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty()) {

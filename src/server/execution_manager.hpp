@@ -95,6 +95,7 @@ class ExecutionManager {
     std::vector<cache::CacheKey> keys;
   };
   struct Running {
+    std::string projectId;  // its canvas gets the result as a new version
     std::optional<CacheEntry> cacheEntry;
     std::unique_ptr<executor::EventSink> sink;
     std::unique_ptr<executor::TaskObserver> persister;

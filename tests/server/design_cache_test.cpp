@@ -274,6 +274,40 @@ TEST_F(DesignCacheTest, ClearEmptiesEveryTier) {
   EXPECT_EQ(run("scale auth to 3000 RPS").cache, "MISS");
 }
 
+TEST_F(DesignCacheTest, AProjectRunSavesItsCanvasAsANewVersionAndAsksAnewAfterIt) {
+  auto project = store_->createProject("shop", Canvas{}, 1);
+  ASSERT_TRUE(project);
+  DesignRequest r;
+  r.request = "Build an online bookstore with user accounts, a catalog and a cart";
+  r.tenant = "alice";
+  r.projectId = project->id;
+  auto started = manager_->start(r);
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(manager_->waitUntilSettled(started->executionId, 60s));
+  auto after = store_->getProject(project->id);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->canvasVersion, project->canvasVersion + 1);
+  auto summary = record(started->executionId).summary;
+  EXPECT_EQ(summary.at("canvasVersion").to_number<int>(), after->canvasVersion);
+  auto canvas = store_->getCanvas(project->id);
+  ASSERT_TRUE(canvas);
+  EXPECT_FALSE(canvas->nodes.empty());
+  // The canvas grew as tasks completed: their events carry the changes.
+  std::size_t drawn = 0;
+  for (const auto& e : events(started->executionId)) {
+    if (e.type == "taskCompleted" && e.fields.contains("canvasUpdate")) {
+      drawn += e.fields.at("canvasUpdate").at("nodes").as_array().size();
+    }
+  }
+  EXPECT_GE(drawn, canvas->nodes.size() / 2);
+  // The same request now asks about the new version: not the old answer.
+  cache_->flush();
+  auto again = manager_->start(r);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cache, "MISS");
+  manager_->waitUntilSettled(again->executionId, 60s);
+}
+
 TEST_F(DesignCacheTest, ARequestCanOptOut) {
   run("scale auth to 3000 RPS");
   DesignRequest r;

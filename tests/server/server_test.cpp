@@ -229,7 +229,7 @@ TEST_F(ServerTest, BadRequestsGetClearErrorsAndNothingBreaks) {
            {http::verb::post, "/api/design", std::string(5000, ' '), 413, "larger than 4096 bytes"},
            {http::verb::delete_, "/api/projects", "", 405, "not allowed"},
            {http::verb::get, "/api/executions/x/events?after=99999999999999999999999", "", 400, "query parameter 'after'"},
-           {http::verb::get, "/nowhere", "", 404, "no route"},
+           {http::verb::get, "/api/nowhere", "", 404, "no route"},
        }) {
     auto r = request(c.method, c.target, c.body);
     EXPECT_EQ(r.status, c.status) << c.target << " " << c.body.substr(0, 60) << " -> " << r.body;
