@@ -13,17 +13,21 @@ namespace {
 
 class MemoryStore final : public Store {
  public:
-  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) override {
+  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now,
+                                      std::string_view ownerId) override {
     std::lock_guard lock(mutex_);
-    ProjectRecord p{newId("prj"), name, now, 1};
+    ProjectRecord p{newId("prj"), name, now, 1, std::string(ownerId)};
     projects_[p.id] = Project{p, {canvas}};
     order_.push_back(p.id);
     return p;
   }
-  Result<std::vector<ProjectRecord>> listProjects() override {
+  Result<std::vector<ProjectRecord>> listProjects(std::optional<std::string_view> ownerId) override {
     std::lock_guard lock(mutex_);
     std::vector<ProjectRecord> out;
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) out.push_back(projects_.at(*it).record);
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+      const auto& record = projects_.at(*it).record;
+      if (!ownerId || record.ownerId == *ownerId) out.push_back(record);
+    }
     return out;
   }
   Result<ProjectRecord> getProject(std::string_view id) override {

@@ -193,13 +193,16 @@ class SqliteStore final : public Store {
     sqlite3_close_v2(db_);
   }
 
-  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) override {
+  Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now,
+                                      std::string_view ownerId) override {
     std::lock_guard lock(mutex_);
-    ProjectRecord p{newId("prj"), name, now, 1};
+    ProjectRecord p{newId("prj"), name, now, 1, std::string(ownerId)};
     if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
     {
       Query q(stmt("insert_project"));
-      if (q.bind(1, p.id).bind(2, name).bind(3, now).step() != SQLITE_DONE) return rollback("create project");
+      if (q.bind(1, p.id).bind(2, name).bind(3, now).bind(4, ownerId).step() != SQLITE_DONE) {
+        return rollback("create project");
+      }
     }
     {
       Query q(stmt("insert_canvas"));
@@ -211,13 +214,18 @@ class SqliteStore final : public Store {
     return p;
   }
 
-  Result<std::vector<ProjectRecord>> listProjects() override {
+  Result<std::vector<ProjectRecord>> listProjects(std::optional<std::string_view> ownerId) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("list_projects"));
+    if (ownerId) {
+      q.bind(1, *ownerId);
+    } else {
+      q.bindNull(1);
+    }
     std::vector<ProjectRecord> out;
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
-      out.push_back({q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3))});
+      out.push_back({q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3)), q.text(4)});
     }
     if (rc != SQLITE_DONE) return error("list projects");
     return out;
@@ -227,7 +235,9 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     Query q(stmt("get_project"));
     int rc = q.bind(1, id).step();
-    if (rc == SQLITE_ROW) return ProjectRecord{q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3))};
+    if (rc == SQLITE_ROW) {
+      return ProjectRecord{q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3)), q.text(4)};
+    }
     if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "project " + std::string(id) + " not found");
     return error("get project");
   }
@@ -274,7 +284,7 @@ class SqliteStore final : public Store {
       q.bind(2, e.projectId);
     }
     q.bind(6, toText(e.intent)).bind(7, e.route).bind(8, toText(toJson(e.plan))).bind(9, toText(toJson(e.baseCanvas)));
-    q.bind(10, toText(e.summary)).bind(11, e.createdAt).bind(12, e.updatedAt);
+    q.bind(10, toText(e.summary)).bind(11, e.createdAt).bind(12, e.updatedAt).bind(13, e.ownerId);
     if (q.step() != SQLITE_DONE) return error("create execution");
     return {};
   }
@@ -512,28 +522,28 @@ class SqliteStore final : public Store {
 
   Result<void> prepare() {
     const std::pair<const char*, const char*> sql[] = {
-        {"insert_project", "INSERT INTO projects (id, name, created_at) VALUES (?1, ?2, ?3)"},
+        {"insert_project", "INSERT INTO projects (id, name, created_at, owner_id) VALUES (?1, ?2, ?3, ?4)"},
         {"insert_canvas", "INSERT INTO canvas_versions (project_id, version, canvas, created_at) VALUES (?1, ?2, ?3, ?4)"},
         {"list_projects",
-         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id) "
-         "FROM projects p ORDER BY p.created_at DESC, p.rowid DESC"},
+         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id), "
+         "p.owner_id FROM projects p WHERE ?1 IS NULL OR p.owner_id = ?1 ORDER BY p.created_at DESC, p.rowid DESC"},
         {"get_project",
-         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id) "
-         "FROM projects p WHERE p.id = ?1"},
+         "SELECT p.id, p.name, p.created_at, (SELECT MAX(version) FROM canvas_versions c WHERE c.project_id = p.id), "
+         "p.owner_id FROM projects p WHERE p.id = ?1"},
         {"get_canvas_latest",
          "SELECT canvas FROM canvas_versions WHERE project_id = ?1 ORDER BY version DESC LIMIT 1"},
         {"get_canvas_version", "SELECT canvas FROM canvas_versions WHERE project_id = ?1 AND version = ?2"},
         {"insert_execution",
          "INSERT INTO executions (id, project_id, request, status, options, intent, route, plan, base_canvas, summary, "
-         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
+         "created_at, updated_at, owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
         {"finish_execution", "UPDATE executions SET status = ?1, summary = ?2, updated_at = ?3 WHERE id = ?4"},
         {"save_plan", "UPDATE executions SET plan = ?1, modifications = ?2, updated_at = ?3 WHERE id = ?4"},
         {"get_execution",
          "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at, modifications FROM executions WHERE id = ?1"},
+         "updated_at, modifications, owner_id FROM executions WHERE id = ?1"},
         {"unfinished_executions",
          "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at, modifications FROM executions WHERE status = 'running' ORDER BY created_at"},
+         "updated_at, modifications, owner_id FROM executions WHERE status = 'running' ORDER BY created_at"},
         {"save_task",
          "INSERT OR REPLACE INTO tasks (execution_id, task_id, status, generation, result, error, output, files, "
          "canvas_patch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
@@ -581,6 +591,7 @@ class SqliteStore final : public Store {
     e.createdAt = q.integer(10);
     e.updatedAt = q.integer(11);
     e.modifications = fromText(q.text(12));
+    e.ownerId = q.text(13);
     return e;
   }
 

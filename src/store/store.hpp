@@ -10,8 +10,8 @@
 // the same email, kIo when the database fails.
 //
 // Ownership: projects and executions carry an owner (a user id; 'local' for
-// rows written before accounts existed, migration 3). The project and
-// execution calls below do not read or set it yet.
+// the single-user mode and rows written before accounts existed, migration 3).
+// The store records and returns it; the server decides who may see what.
 
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +36,7 @@ struct ProjectRecord {
   std::string name;
   std::int64_t createdAt = 0;  // epoch ms
   int canvasVersion = 0;       // latest version
+  std::string ownerId = "local";
 };
 
 enum class ExecutionStatus { kRunning, kCompleted, kFailed, kCancelled };
@@ -56,6 +57,7 @@ struct ExecutionRecord {
   boost::json::value modifications = boost::json::object();  // step modifications by task id
   std::int64_t createdAt = 0;
   std::int64_t updatedAt = 0;
+  std::string ownerId = "local";
 };
 
 struct TaskRecord {
@@ -85,8 +87,10 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  virtual Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now) = 0;
-  virtual Result<std::vector<ProjectRecord>> listProjects() = 0;
+  virtual Result<ProjectRecord> createProject(const std::string& name, const Canvas& canvas, std::int64_t now,
+                                              std::string_view ownerId = "local") = 0;
+  // Newest first; only `ownerId`'s when given.
+  virtual Result<std::vector<ProjectRecord>> listProjects(std::optional<std::string_view> ownerId = std::nullopt) = 0;
   virtual Result<ProjectRecord> getProject(std::string_view id) = 0;
   // Stores a new canvas version and returns its number (1, 2, ...).
   virtual Result<int> saveCanvas(std::string_view projectId, const Canvas& canvas, std::int64_t now) = 0;

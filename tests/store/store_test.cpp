@@ -99,6 +99,33 @@ TEST_P(StoreTest, ProjectsKeepEveryCanvasVersion) {
   EXPECT_EQ((*list)[0].name, "blog");  // newest first
 }
 
+TEST_P(StoreTest, ProjectsAndExecutionsKeepTheirOwner) {
+  auto mine = store_->createProject("mine", Canvas{}, 1, "usr_a");
+  auto theirs = store_->createProject("theirs", Canvas{}, 2, "usr_b");
+  auto local = store_->createProject("local", Canvas{}, 3);
+  ASSERT_TRUE(mine && theirs && local);
+  EXPECT_EQ(store_->getProject(mine->id)->ownerId, "usr_a");
+  EXPECT_EQ(local->ownerId, "local");
+  auto a = store_->listProjects("usr_a");
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ((*a)[0].id, mine->id);
+  EXPECT_EQ((*a)[0].ownerId, "usr_a");
+  EXPECT_TRUE(store_->listProjects("usr_c")->empty());
+  EXPECT_EQ(store_->listProjects()->size(), 3u);
+
+  auto e = execution("exec_owned");
+  e.ownerId = "usr_b";
+  ASSERT_TRUE(store_->createExecution(e));
+  EXPECT_EQ(store_->getExecution("exec_owned")->ownerId, "usr_b");
+  ASSERT_TRUE(store_->createExecution(execution("exec_local")));
+  EXPECT_EQ(store_->getExecution("exec_local")->ownerId, "local");
+  auto unfinished = store_->unfinishedExecutions();
+  ASSERT_TRUE(unfinished);
+  for (const auto& u : *unfinished) {
+    EXPECT_EQ(u.ownerId, u.id == "exec_owned" ? "usr_b" : "local");
+  }
+}
+
 TEST_P(StoreTest, UnknownIdsAreNotFound) {
   EXPECT_EQ(store_->getProject("prj_nope").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->saveCanvas("prj_nope", Canvas{}, 1).error().code, ErrorCode::kNotFound);
