@@ -16,6 +16,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <sodium.h>
+#include "auth/auth_service.hpp"
+#include "auth/redis_limiter.hpp"
+#include "auth/secret.hpp"
+#include "auth/tiers.hpp"
 #include "cache/design_cache.hpp"
 #include "codegen/codegen.hpp"
 #include "engine/design.hpp"
@@ -70,6 +75,11 @@ struct Options {
   std::size_t cacheMemoryMb = 64;
   std::string url = "http://127.0.0.1:4000";
   std::string web;  // the built web app; empty: web/dist beside the data directory
+  std::string auth = "auto";  // on | off | auto (on unless bound to loopback)
+  std::string tiersFile;      // empty: DATA_DIR/auth/tiers.json
+  std::string jwtSecretFile;  // empty: created under --data (or per process with --memory)
+  int instances = 1;
+  std::string token;  // for `cache` against a server with auth on
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -427,6 +437,73 @@ std::optional<std::unique_ptr<cache::DesignCache>> openCache(const Options& o, c
   return std::move(*opened);
 }
 
+// Accounts, tokens and limits for `serve` with auth on.
+struct AuthStack {
+  auth::TierTable tiers;
+  std::unique_ptr<auth::PasswordHasher> hasher;
+  std::unique_ptr<auth::JwtCodec> jwt;
+  std::unique_ptr<auth::AuthService> service;
+  std::unique_ptr<auth::RateLimiter> limiter;
+};
+
+bool isLoopback(const std::string& bind) {
+  return bind == "127.0.0.1" || bind == "::1" || bind == "localhost" || bind.rfind("127.", 0) == 0;
+}
+
+std::optional<std::unique_ptr<AuthStack>> openAuth(const Options& o, store::Store& store, const Clock& clock,
+                                                   std::ostream& err) {
+  const bool on = o.auth == "on" || (o.auth == "auto" && !isLoopback(o.bind));
+  if (!on) return std::unique_ptr<AuthStack>();
+  auto fail = [&](const std::string& message) {
+    error(err, message, kFailed);
+    return std::nullopt;
+  };
+  auto stack = std::make_unique<AuthStack>();
+  const auto tiersPath = o.tiersFile.empty() ? dataDirOf(o) / "auth" / "tiers.json" : std::filesystem::path(o.tiersFile);
+  auto tiers = auth::loadTiers(tiersPath);
+  if (!tiers) return fail(tiers.error().message);
+  stack->tiers = std::move(*tiers);
+  Result<auth::Secret> secret = tl::unexpected(Error(ErrorCode::kInternal, "no secret"));
+  if (!o.jwtSecretFile.empty()) {
+    secret = auth::loadSecretFile(o.jwtSecretFile);
+  } else if (const char* text = std::getenv("YOUMEYOU_JWT_SECRET"); text && *text) {
+    secret = auth::secretFromText(text);
+  } else if (o.memory) {
+    auth::Secret ephemeral(48);
+    randombytes_buf(ephemeral.data(), ephemeral.size());  // tokens die with the process, as the state does
+    secret = std::move(ephemeral);
+  } else {
+    secret = auth::loadOrCreateSecret(o.data);
+  }
+  if (!secret) return fail("the token secret: " + secret.error().message);
+  auto hasher = auth::PasswordHasher::create(auth::PasswordHashOptions::interactive());
+  if (!hasher) return fail(hasher.error().message);
+  stack->hasher = std::move(*hasher);
+  auto jwt = auth::JwtCodec::create(*secret, auth::JwtOptions{}, clock);
+  if (!jwt) return fail(jwt.error().message);
+  stack->jwt = std::move(*jwt);
+  auto service = auth::AuthService::create(store, *stack->hasher, *stack->jwt, stack->tiers, clock);
+  if (!service) return fail(service.error().message);
+  stack->service = std::move(*service);
+  if (!o.redis.empty()) {
+    auto endpoint = cache::parseRedisUrl(o.redis);
+    if (!endpoint) return fail("--redis: " + endpoint.error().message);
+    auth::RedisLimiterOptions redis;
+    redis.host = endpoint->host;
+    redis.port = endpoint->port;
+    redis.username = endpoint->username;
+    redis.password = endpoint->password;
+    redis.db = endpoint->db;
+    redis.instanceCount = o.instances;
+    auto limiter = auth::RedisLimiter::create(redis, clock);
+    if (!limiter) return fail(limiter.error().message);
+    stack->limiter = std::move(*limiter);
+  } else {
+    stack->limiter = std::make_unique<auth::InProcessLimiter>(clock);
+  }
+  return stack;
+}
+
 int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
   auto engine = Engine::load(dataDirOf(o), o.capacityOverrides);
   if (!engine) return error(err, engine.error().message, kFailed);
@@ -460,12 +537,22 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   if (env.handleSignals) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto cache = openCache(o, **engine, err);
   if (!cache) return kFailed;
-  server::Server server(options, **engine, *store, cache->get());
+  static SystemClock authClock;
+  auto authStack = openAuth(o, *store, authClock, err);
+  if (!authStack) return kFailed;
+  server::ServerServices services;
+  services.cache = cache->get();
+  if (*authStack) {
+    services.auth = (*authStack)->service.get();
+    services.limiter = (*authStack)->limiter.get();
+    services.tiers = &(*authStack)->tiers;
+  }
+  server::Server server(options, **engine, *store, services);
   auto port = server.start();
   if (!port) return error(err, port.error().message, kFailed);
   out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
       << (o.memory ? std::string("in memory") : (std::filesystem::path(o.data) / "youmeyou.db").string())
-      << "). Ctrl-C stops it." << std::endl;
+      << "; accounts " << (*authStack ? "on" : "off: single user") << "). Ctrl-C stops it." << std::endl;
   if (!env.handleSignals) return kOk;  // tests start the server themselves
   int signal = 0;
   sigwait(&signals, &signal);
@@ -479,7 +566,9 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
 }
 
 int cmdCache(const Options& o, const std::string& action, std::ostream& out, std::ostream& err) {
-  auto reply = httpRequest(action == "clear" ? "DELETE" : "GET", o.url, "/api/cache");
+  std::string token = o.token;
+  if (const char* env = std::getenv("YOUMEYOU_TOKEN"); token.empty() && env) token = env;
+  auto reply = httpRequest(action == "clear" ? "DELETE" : "GET", o.url, "/api/cache", token);
   if (!reply) {
     return error(err, reply.error().message + " (is 'youmeyou serve' running there? --url sets where)",
                  reply.error().code == ErrorCode::kInvalidArgument ? kBadInput : kFailed);
@@ -575,6 +664,18 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   serve->add_option("--cache", o.cache, "Serve repeated and similar requests from the cache (on|off)")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
+  serve->add_option("--auth", o.auth,
+                    "Accounts, tokens and rate limits: on, off (one local user), or auto (on unless bound to loopback)")
+      ->check(CLI::IsMember({"on", "off", "auto"}))
+      ->capture_default_str();
+  serve->add_option("--tiers", o.tiersFile, "Tier limits and permissions (default: DATA_DIR/auth/tiers.json)");
+  serve->add_option("--jwt-secret-file", o.jwtSecretFile,
+                    "The token signing secret (32+ bytes, mode 0600; default: created under --data, or "
+                    "$YOUMEYOU_JWT_SECRET)");
+  serve->add_option("--instances", o.instances,
+                    "How many instances share --redis: each one's own limits while Redis is down are divided by it")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   serve->add_option("--web", o.web, "The built web app to serve at / (default: web/dist beside the data directory)");
   serve->add_option("--redis", o.redis, "Redis for the shared cache tier (L2), e.g. redis://127.0.0.1:6379/0");
   serve->add_option("--cache-ttl", o.cacheTtl, "Seconds a cached answer is served (L1, L2)")
@@ -590,6 +691,8 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->required()
       ->check(CLI::IsMember({"stats", "clear"}));
   cacheCmd->add_option("--url", o.url, "The server")->capture_default_str();
+  cacheCmd->add_option("--token", o.token, "A bearer token with admin:cache, when the server has accounts on "
+                                           "(default: $YOUMEYOU_TOKEN)");
 
   auto* validate = app.add_subcommand("validate-plan", "Check a plan JSON file: fields, agents, dependencies, cycles");
   validate->add_option("plan", o.planFile, "Plan file (a JSON array of tasks)")->required();

@@ -12,7 +12,7 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 Result<HttpReply> httpRequest(const std::string& method, const std::string& url, const std::string& target,
-                              std::chrono::milliseconds timeout) {
+                              const std::string& bearer, std::chrono::milliseconds timeout) {
   constexpr std::string_view kScheme = "http://";
   if (url.rfind(kScheme, 0) != 0) {
     return fail(ErrorCode::kInvalidArgument, "url '" + url + "' must start with http://");
@@ -38,6 +38,7 @@ Result<HttpReply> httpRequest(const std::string& method, const std::string& url,
     http::request<http::empty_body> req{verb, target, 11};
     req.set(http::field::host, authority);
     req.set(http::field::user_agent, "youmeyou-cli");
+    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
     http::write(stream, req);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;

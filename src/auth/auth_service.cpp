@@ -6,7 +6,7 @@ namespace ymy::auth {
 
 namespace {
 
-tl::unexpected<Error> badLogin() { return fail(ErrorCode::kInvalidArgument, "invalid email or password"); }
+tl::unexpected<Error> badLogin() { return fail(ErrorCode::kUnauthenticated, "invalid email or password"); }
 
 }  // namespace
 
@@ -109,7 +109,7 @@ Result<Identity> AuthService::validate(std::string_view token) const {
   if (!claims) return tl::unexpected(claims.error());
   const TierLimits* tier = tiers_.find(claims->tier);
   if (tier == nullptr) {
-    return fail(ErrorCode::kInvalidArgument, "invalid token: tier '" + claims->tier + "' is not configured");
+    return fail(ErrorCode::kUnauthenticated, "invalid token: tier '" + claims->tier + "' is not configured");
   }
   return Identity{std::move(claims->subject), tier->name, tier->permissions};
 }

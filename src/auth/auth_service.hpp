@@ -12,10 +12,10 @@
 //
 // Errors (the HTTP layer maps them): kInvalidArgument for a bad email or
 // password on registration (naming which and why); kConflict when the email
-// is registered; kInvalidArgument "invalid email or password" for any failed
+// is registered; kUnauthenticated "invalid email or password" for any failed
 // login (never saying which, and costing one Argon2 verify either way, so
 // neither the answer nor its time tells whether an email is registered);
-// kInvalidArgument "invalid token: <reason>" from validate (401); kTooSoon when
+// kUnauthenticated "invalid token: <reason>" from validate (401); kTooSoon when
 // password hashing is at its concurrency bound (503 + Retry-After); kIo from
 // the store.
 //

@@ -18,7 +18,7 @@ constexpr std::string_view kHeaderJson = R"({"alg":"HS256","typ":"JWT"})";
 constexpr std::size_t kMacBytes = crypto_auth_hmacsha256_BYTES;
 
 tl::unexpected<Error> invalid(std::string reason) {
-  return fail(ErrorCode::kInvalidArgument, "invalid token: " + std::move(reason));
+  return fail(ErrorCode::kUnauthenticated, "invalid token: " + std::move(reason));
 }
 
 // A NumericDate (RFC 7519 section 2): integer or not, as whole seconds.

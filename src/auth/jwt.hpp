@@ -7,7 +7,7 @@
 // epoch from the injected Clock).
 //
 // verify() accepts a token only when every check below passes, in this order,
-// and otherwise returns kInvalidArgument whose message starts "invalid token: "
+// and otherwise returns kUnauthenticated whose message starts "invalid token: "
 // and names the reason:
 //   - at most maxTokenBytes ("too large")
 //   - exactly three non-empty base64url segments without padding

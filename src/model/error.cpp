@@ -10,6 +10,8 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kUnprocessable: return "unprocessable";
     case ErrorCode::kTooSoon: return "too_soon";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kForbidden: return "forbidden";
     case ErrorCode::kIo: return "io_error";
     case ErrorCode::kInternal: return "internal";
   }

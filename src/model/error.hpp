@@ -15,7 +15,9 @@ enum class ErrorCode {
   kInvalidPlan,      // a plan that fails validation (cycle, unknown dependency, ...)
   kConflict,         // not allowed in the resource's current state (a finished run, a limit reached)
   kUnprocessable,    // well-formed but meaningless (an empty or unchanged prompt)
-  kTooSoon,          // allowed later: a cooldown is running
+  kTooSoon,          // allowed later: a cooldown is running, a rate limit reached
+  kUnauthenticated,  // no valid credentials (a missing, bad or expired token; a failed login)
+  kForbidden,        // known caller, not allowed (a permission their tier lacks, a plan too big for it)
   kIo,               // the operating system said no
   kInternal,         // a broken invariant we could still report
 };

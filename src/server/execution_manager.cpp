@@ -142,6 +142,17 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
     }
   }
 
+  if (r.maxConcurrent > 0) {
+    std::lock_guard lock(mutex_);
+    const auto mine = static_cast<std::size_t>(std::count_if(
+        running_.begin(), running_.end(), [&](const auto& entry) { return entry.second->owner == r.tenant; }));
+    if (mine >= r.maxConcurrent) {
+      return fail(ErrorCode::kTooSoon, "you have " + std::to_string(mine) + " design" + (mine == 1 ? "" : "s") +
+                                           " running; your tier allows " + std::to_string(r.maxConcurrent) +
+                                           " at once (wait for one to finish, or cancel it)");
+    }
+  }
+
   std::optional<CacheEntry> entry;
   std::string staleId;  // an answer found gone, counted once whichever keys lead to it
   if (cache_ && r.useCache) {
@@ -159,6 +170,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   }
 
   auto running = std::make_unique<Running>();
+  running->owner = r.tenant;
   running->projectId = r.projectId;
   running->sink = std::make_unique<BusSink>(bus_);
   engine::DesignOptions options;
@@ -172,6 +184,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
   auto& d = *running->design;
+  if (r.maxPlanTasks > 0 && d.planned().plan.tasks.size() > r.maxPlanTasks) {
+    return fail(ErrorCode::kForbidden, "the plan for this request has " + std::to_string(d.planned().plan.tasks.size()) +
+                                           " tasks; your tier allows " + std::to_string(r.maxPlanTasks) +
+                                           " (ask for less at once, or move to a higher tier)");
+  }
 
   cache::Tier tier = cache::Tier::kMiss;
   std::string templateOf;
@@ -202,6 +219,10 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
     cache_->countServed(tier);
   }
 
+  if (r.admitRun) {
+    if (auto admitted = r.admitRun(); !admitted) return tl::unexpected(admitted.error());
+  }
+
   store::ExecutionRecord record;
   record.id = options.executionId;
   record.projectId = r.projectId;
@@ -223,6 +244,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   record.plan = d.planned().plan;
   if (canvas) record.baseCanvas = *canvas;
   record.createdAt = record.updatedAt = clock_.epochMillis();
+  record.ownerId = r.tenant;
   if (auto ok = store_.createExecution(record); !ok) return tl::unexpected(ok.error());
 
   StartedExecution started{options.executionId, d.planned().route, std::string(cache::tierName(tier))};
@@ -266,6 +288,7 @@ std::optional<Result<StartedExecution>> ExecutionManager::replay(const DesignReq
   options["parallel"] = r.parallel;
   record.options = std::move(options);
   record.createdAt = record.updatedAt = now;
+  record.ownerId = r.tenant;
   if (auto ok = store_.createExecution(record); !ok) return Result<StartedExecution>(tl::unexpected(ok.error()));
 
   for (auto t : *tasks) {
@@ -396,6 +419,7 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
       if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
     }
     auto running = std::make_unique<Running>();
+    running->owner = record.ownerId;
     running->projectId = record.projectId;
     running->sink = std::make_unique<BusSink>(bus_);
     running->persister = std::make_unique<TaskPersister>(store_, clock_, record.id);

@@ -5,6 +5,7 @@
 // Thread-safe.
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,8 +30,16 @@ struct DesignRequest {
   std::vector<std::string> stack;
   double simulateLatency = 0;
   std::size_t parallel = 0;
-  std::string tenant = "local";  // whose question: cached answers never cross tenants
+  std::string tenant = "local";  // who asks: the execution's owner; cached answers never cross tenants
   bool useCache = true;          // false: neither served from nor stored in the cache
+  // The caller's tier (0: no limit): executions of theirs running at once,
+  // and the tasks a plan may have.
+  std::size_t maxConcurrent = 0;
+  std::size_t maxPlanTasks = 0;
+  // Called once the run is certain to start (checks passed, plan valid, not
+  // served from the cache): a daily quota counts only runs that happen. An
+  // error refuses the run with it.
+  std::function<Result<void>()> admitRun;
 };
 
 struct StartedExecution {
@@ -47,7 +56,8 @@ class ExecutionManager {
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
-  // unknown project.
+  // unknown project, kTooSoon when the caller already runs maxConcurrent
+  // executions, kForbidden for a plan over maxPlanTasks.
   //
   // With a cache: an exact hit (L1, L2) replays the stored execution's result
   // under a new id at once (events, tasks, files and summary, each event
@@ -95,6 +105,7 @@ class ExecutionManager {
     std::vector<cache::CacheKey> keys;
   };
   struct Running {
+    std::string owner;
     std::string projectId;  // its canvas gets the result as a new version
     std::optional<CacheEntry> cacheEntry;
     std::unique_ptr<executor::EventSink> sink;

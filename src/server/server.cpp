@@ -30,8 +30,13 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "auth/auth_service.hpp"
+#include "auth/rate_limiter.hpp"
+#include "auth/redis_limiter.hpp"
+#include "auth/tiers.hpp"
 #include "bus/event_bus.hpp"
 #include "codegen/codegen.hpp"
+#include "codegen/export_formats.hpp"
 #include "model/json_io.hpp"
 #include "server/execution_manager.hpp"
 #include "server/websocket.hpp"
@@ -118,6 +123,7 @@ struct Metrics {
   std::array<LatencyHistogram, kRoutes.size()> latency;  // by route; streams are not timed
   std::atomic<std::int64_t> openHttp{0}, openSse{0}, openLongPoll{0};
   std::atomic<std::uint64_t> slowClientsDisconnected{0};  // SSE; WebSocket counts its own
+  std::atomic<std::uint64_t> authFailures{0}, rateLimited{0};
   ws::Stats webSocket;
 };
 
@@ -163,6 +169,8 @@ http::status statusFor(const Error& e) {
     case ErrorCode::kConflict: return http::status::conflict;
     case ErrorCode::kUnprocessable: return http::status::unprocessable_entity;
     case ErrorCode::kTooSoon: return http::status::too_many_requests;
+    case ErrorCode::kUnauthenticated: return http::status::unauthorized;
+    case ErrorCode::kForbidden: return http::status::forbidden;
     case ErrorCode::kIo: return http::status::service_unavailable;
     case ErrorCode::kInternal: return http::status::internal_server_error;
   }
@@ -170,7 +178,35 @@ http::status statusFor(const Error& e) {
 }
 
 Response fromError(const Error& e, const Request& req) {
-  return errorResponse(statusFor(e), errorCodeName(e.code), e.message, req);
+  Response res = errorResponse(statusFor(e), errorCodeName(e.code), e.message, req);
+  if (e.code == ErrorCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer realm=\"youmeyou\"");
+  return res;
+}
+
+// Who is asking. Without auth: the one local user, who may do everything.
+struct Caller {
+  std::string userId = "local";
+  std::string tier = "local";
+  std::vector<std::string> permissions;
+  const auth::TierLimits* limits = nullptr;  // null: no limits (auth off)
+
+  bool can(std::string_view permission) const {
+    return limits == nullptr || std::find(permissions.begin(), permissions.end(), permission) != permissions.end();
+  }
+};
+
+void setRateHeaders(Response& res, const auth::Decision& d) {
+  res.set("RateLimit-Limit", std::to_string(d.limit));
+  res.set("RateLimit-Remaining", std::to_string(d.remaining));
+  res.set("RateLimit-Reset", std::to_string(d.resetAfterSeconds()));
+  if (!d.allowed) res.set(http::field::retry_after, std::to_string(d.retryAfterSeconds()));
+}
+
+Response tooManyRequests(const Request& req, const auth::Decision& d, const std::string& what) {
+  Response res = errorResponse(http::status::too_many_requests, "rate_limited",
+                               what + "; try again in " + std::to_string(d.retryAfterSeconds()) + " s", req);
+  setRateHeaders(res, d);
+  return res;
 }
 
 // ---- Request parsing ------------------------------------------------------------
@@ -343,11 +379,14 @@ class Server::Impl final : public ws::Handler {
   };
 
  public:
-  Impl(ServerOptions options, const engine::Engine& engine, store::Store& store, cache::DesignCache* cache)
+  Impl(ServerOptions options, const engine::Engine& engine, store::Store& store, ServerServices services)
       : options_(std::move(options)),
         engine_(engine),
         store_(store),
-        cache_(cache),
+        cache_(services.cache),
+        auth_(services.auth),
+        limiter_(services.limiter),
+        tiers_(services.tiers),
         bus_(store),
         manager_(
             engine, store, bus_, clock_,
@@ -356,7 +395,7 @@ class Server::Impl final : public ws::Handler {
               policy.cooldown = options_.modificationCooldown;
               return policy;
             }(),
-            cache) {
+            services.cache) {
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
@@ -476,17 +515,31 @@ class Server::Impl final : public ws::Handler {
       const auto started = std::chrono::steady_clock::now();
       ++metrics_.requests;
 
-      if (target.segments == std::vector<std::string>{"stream"}) {
+      const bool isWebSocket = target.segments == std::vector<std::string>{"stream"};
+      const bool isSse = req.method() == http::verb::get && target.segments.size() == 4 &&
+                         target.segments[0] == "api" && target.segments[1] == "executions" &&
+                         target.segments[3] == "stream";
+      boost::system::error_code addressError;
+      const auto remote = stream.socket().remote_endpoint(addressError);
+      Gate gate = admit(req, target, addressError ? std::string("unknown") : remote.address().to_string(),
+                        isWebSocket || isSse);
+      if (gate.refused) {
+        metrics_.latency[routeIndex(target.segments)].observe(std::chrono::steady_clock::now() - started);
+        const bool keepAlive = gate.refused->keep_alive() && !isWebSocket && !isSse;
+        gate.refused->keep_alive(keepAlive);
+        if (!co_await write(stream, std::move(*gate.refused)) || !keepAlive) break;
+        continue;
+      }
+      if (isWebSocket) {
         if (!websocket::is_upgrade(req)) {
           co_await write(stream, errorResponse(http::status::upgrade_required, "invalid_argument",
                                                "/stream is a WebSocket endpoint", req));
           break;
         }
-        co_await serveWebSocket(shard, std::move(stream), buffer, std::move(req), target);
+        co_await serveWebSocket(shard, std::move(stream), buffer, std::move(req), target, gate.caller.userId);
         co_return;
       }
-      if (req.method() == http::verb::get && target.segments.size() == 4 && target.segments[0] == "api" &&
-          target.segments[1] == "executions" && target.segments[3] == "stream") {
+      if (isSse) {
         co_await serveSse(stream, req, target);
         break;
       }
@@ -495,8 +548,10 @@ class Server::Impl final : public ws::Handler {
           target.segments[1] == "executions" && target.segments[3] == "events") {
         res = co_await longPoll(req, target);
       } else {
-        res = handle(req, target);
+        res = handle(req, target, gate.caller);
       }
+      // A handler's own quota decision (a refused design run) stands over the request rate's.
+      if (gate.decision && res.find("RateLimit-Limit") == res.end()) setRateHeaders(res, *gate.decision);
       metrics_.latency[routeIndex(target.segments)].observe(std::chrono::steady_clock::now() - started);
       const bool keepAlive = res.keep_alive();
       if (!co_await write(stream, std::move(res))) break;
@@ -518,9 +573,167 @@ class Server::Impl final : public ws::Handler {
     co_return !ec;
   }
 
+  // ---- Authentication, rate limits and access ----
+
+  // What a request may do, or the response refusing it.
+  struct Gate {
+    Caller caller;
+    std::optional<auth::Decision> decision;  // shown in the RateLimit-* headers
+    std::optional<Response> refused;
+  };
+
+  // Sign-up and sign-in attempts per client address.
+  static constexpr auth::Limit kAddressLimit{20, std::chrono::minutes(1), 10};
+
+  Gate admit(const Request& req, const Target& t, const std::string& remote, bool tokenInQuery) {
+    Gate g;
+    const auto& s = t.segments;
+    const bool guarded = !s.empty() && (s[0] == "api" || s[0] == "session" || s[0] == "stream");
+    if (auth_ == nullptr) {
+      g.caller.permissions = {"*"};
+      return g;  // single-user local mode
+    }
+    if (!guarded) return g;  // the web app, healthz, metrics
+    if (s.size() >= 2 && s[0] == "api" && s[1] == "auth") {
+      if (limiter_ != nullptr && req.method() == http::verb::post) {
+        auto d = limiter_->decide("ip:" + remote, kAddressLimit);
+        g.decision = d;
+        if (!d.allowed) {
+          ++metrics_.rateLimited;
+          g.refused = tooManyRequests(req, d, "too many sign-up and sign-in attempts from " + remote);
+        }
+      }
+      return g;
+    }
+    std::string token;
+    if (auto it = req.find(http::field::authorization); it != req.end()) {
+      const std::string_view value = it->value();
+      if (value.size() > 7 && boost::beast::iequals(value.substr(0, 7), "Bearer ")) token = std::string(value.substr(7));
+    } else if (tokenInQuery && t.query.count("access_token")) {
+      token = t.query.at("access_token");  // EventSource and WebSocket cannot send headers
+    }
+    if (token.empty()) {
+      ++metrics_.authFailures;
+      g.refused = fromError(Error(ErrorCode::kUnauthenticated,
+                                  "missing bearer token: log in (POST /api/auth/login) and send "
+                                  "'Authorization: Bearer <token>'"),
+                            req);
+      return g;
+    }
+    auto identity = auth_->validate(token);
+    if (!identity) {
+      ++metrics_.authFailures;
+      g.refused = fromError(identity.error(), req);
+      return g;
+    }
+    g.caller = Caller{identity->userId, identity->tier, identity->permissions, tiers_->find(identity->tier)};
+    if (limiter_ != nullptr && g.caller.limits != nullptr) {
+      const auto& l = *g.caller.limits;
+      auto minute = limiter_->decide("u:" + g.caller.userId, auth::Limit{l.requestsPerMinute, std::chrono::minutes(1), l.burst});
+      g.decision = minute;
+      if (!minute.allowed) {
+        ++metrics_.rateLimited;
+        g.refused = tooManyRequests(req, minute,
+                                    "rate limit of the " + l.name + " tier: " + std::to_string(l.requestsPerMinute) +
+                                        " requests per minute, bursts of " + std::to_string(l.burst));
+        return g;
+      }
+      if (l.requestsPerDay) {
+        auto day = limiter_->decide("ud:" + g.caller.userId,
+                                    auth::Limit{*l.requestsPerDay, std::chrono::hours(24), *l.requestsPerDay});
+        if (!day.allowed) {
+          ++metrics_.rateLimited;
+          g.decision = day;
+          g.refused = tooManyRequests(req, day, "daily limit of the " + l.name + " tier: " +
+                                                    std::to_string(*l.requestsPerDay) + " requests");
+          return g;
+        }
+      }
+    }
+    if (auto denied = checkAccess(req, t, g.caller)) g.refused = std::move(*denied);
+    return g;
+  }
+
+  // Another user's project or execution is not found, whatever the route or
+  // transport; a route the caller's tier does not include is forbidden.
+  std::optional<Response> checkAccess(const Request& req, const Target& t, const Caller& caller) {
+    const auto& s = t.segments;
+    const auto method = req.method();
+    auto notFound = [&](const char* kind, const std::string& id) {
+      return errorResponse(http::status::not_found, "not_found", std::string(kind) + " " + id + " not found", req);
+    };
+    if (s.size() >= 3 && s[0] == "api" && s[1] == "projects") {
+      if (auto p = store_.getProject(s[2]); p && p->ownerId != caller.userId) return notFound("project", s[2]);
+    }
+    if (s.size() >= 3 && s[0] == "api" && s[1] == "executions") {
+      if (auto e = store_.getExecution(s[2]); e && e->ownerId != caller.userId) return notFound("execution", s[2]);
+    }
+    std::string_view needed;
+    if (s.size() >= 2 && s[0] == "api" && s[1] == "projects") {
+      needed = method == http::verb::get ? "projects:read" : "projects:write";
+    } else if (s.size() == 2 && s[0] == "api" && s[1] == "design") {
+      needed = "design:run";
+    } else if (s.size() == 4 && s[0] == "api" && s[1] == "executions" && s[3] == "cancel") {
+      needed = "design:run";
+    } else if (s.size() >= 6 && s[0] == "api" && s[1] == "executions" && s[5] == "modifications") {
+      needed = "design:modify";
+    } else if (s.size() == 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && t.query.count("format") &&
+               t.query.at("format") == "zip") {
+      needed = "files:export";
+    } else if (s.size() == 2 && s[0] == "api" && s[1] == "cache") {
+      needed = "admin:cache";
+    }
+    if (!needed.empty() && !caller.can(needed)) {
+      return errorResponse(http::status::forbidden, "forbidden",
+                           "the " + caller.tier + " tier does not include " + std::string(needed), req);
+    }
+    return std::nullopt;
+  }
+
+  // ---- Accounts ----
+
+  Response authRoute(const Request& req, const std::string& action, const Caller& caller) {
+    if (action == "config") {
+      if (req.method() != http::verb::get) return methodNotAllowed(req);
+      return jsonResponse(http::status::ok, {{"auth", auth_ ? "on" : "off"}}, req);
+    }
+    if (action == "validate") {
+      if (req.method() != http::verb::post) return methodNotAllowed(req);
+      boost::json::array permissions;
+      if (auth_) {
+        for (const auto& p : caller.permissions) permissions.emplace_back(p);
+      } else {
+        permissions.emplace_back("*");
+      }
+      return jsonResponse(http::status::ok,
+                          {{"userId", caller.userId}, {"tier", caller.tier}, {"permissions", std::move(permissions)}}, req);
+    }
+    if (req.method() != http::verb::post) return methodNotAllowed(req);
+    if (!auth_) {
+      return errorResponse(http::status::conflict, "conflict",
+                           "accounts are off on this server: it runs in single-user mode (serve --auth on)", req);
+    }
+    auto body = parseBody(req);
+    if (!body) return fromError(body.error(), req);
+    auto credentials = json::guarded([&] {
+      json::Reader r(*body, "body");
+      return std::make_pair(r.at("email").str(), r.at("password").str());
+    });
+    if (!credentials) return fromError(credentials.error(), req);
+    auto session = action == "register" ? auth_->registerUser(credentials->first, credentials->second)
+                                        : auth_->login(credentials->first, credentials->second);
+    if (!session) {
+      Response res = fromError(session.error(), req);
+      if (session.error().code == ErrorCode::kTooSoon) res.set(http::field::retry_after, "1");
+      return res;
+    }
+    return jsonResponse(action == "register" ? http::status::created : http::status::ok,
+                        {{"userId", session->userId}, {"token", session->token}, {"tier", session->tier}}, req);
+  }
+
   // ---- Plain routes ----
 
-  Response handle(const Request& req, const Target& t) {
+  Response handle(const Request& req, const Target& t, const Caller& caller) {
     const auto& s = t.segments;
     const auto method = req.method();
     auto is = [&](std::initializer_list<const char*> parts) {
@@ -534,9 +747,13 @@ class Server::Impl final : public ws::Handler {
     };
     if (is({"healthz"}) && method == http::verb::get) return jsonResponse(http::status::ok, {{"status", "ok"}}, req);
     if (is({"metrics"}) && method == http::verb::get) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
+    if (is({"api", "auth", "*"}) && (s[2] == "register" || s[2] == "login" || s[2] == "config")) {
+      return authRoute(req, s[2], caller);
+    }
+    if (is({"session", "validate"})) return authRoute(req, "validate", caller);
     if (is({"api", "projects"})) {
-      if (method == http::verb::post) return createProject(req);
-      if (method == http::verb::get) return listProjects(req);
+      if (method == http::verb::post) return createProject(req, caller);
+      if (method == http::verb::get) return listProjects(req, caller);
       return methodNotAllowed(req);
     }
     if (is({"api", "projects", "*"})) {
@@ -550,7 +767,7 @@ class Server::Impl final : public ws::Handler {
     }
     if (is({"api", "projects", "*", "export"}) && method == http::verb::get) return exportCanvas(req, s[2], t);
     if (is({"api", "design"})) {
-      if (method == http::verb::post) return design(req);
+      if (method == http::verb::post) return design(req, caller);
       return methodNotAllowed(req);
     }
     if (is({"api", "executions", "*"}) && method == http::verb::get) {
@@ -642,7 +859,7 @@ class Server::Impl final : public ws::Handler {
 
   std::int64_t now() const { return clock_.epochMillis(); }
 
-  Response createProject(const Request& req) {
+  Response createProject(const Request& req, const Caller& caller) {
     auto body = parseBody(req);
     if (!body) return fromError(body.error(), req);
     auto parsed = json::guarded([&] {
@@ -658,7 +875,7 @@ class Server::Impl final : public ws::Handler {
       if (!c) return fromError(c.error(), req);
       canvas = std::move(*c);
     }
-    auto project = store_.createProject(*parsed, canvas, now());
+    auto project = store_.createProject(*parsed, canvas, now(), caller.userId);
     if (!project) return fromError(project.error(), req);
     return jsonResponse(http::status::created, projectJson(*project, &canvas), req);
   }
@@ -669,8 +886,8 @@ class Server::Impl final : public ws::Handler {
     return o;
   }
 
-  Response listProjects(const Request& req) {
-    auto list = store_.listProjects();
+  Response listProjects(const Request& req, const Caller& caller) {
+    auto list = auth_ ? store_.listProjects(caller.userId) : store_.listProjects();
     if (!list) return fromError(list.error(), req);
     boost::json::array out;
     for (const auto& p : *list) out.push_back(projectJson(p, nullptr));
@@ -716,11 +933,19 @@ class Server::Impl final : public ws::Handler {
     auto format = t.query.count("format") ? t.query.at("format") : "json";
     if (format == "json") return jsonResponse(http::status::ok, toJson(*canvas), req);
     if (format == "mermaid") return textResponse(http::status::ok, codegen::mermaid(*canvas), "text/plain; charset=utf-8", req);
+    if (format == "plantuml") {
+      return textResponse(http::status::ok, codegen::plantuml(*canvas), "text/plain; charset=utf-8", req);
+    }
+    if (format == "drawio") {
+      Response res = textResponse(http::status::ok, codegen::drawio(*canvas), "application/xml", req);
+      res.set(http::field::content_disposition, "attachment; filename=\"" + id + ".drawio\"");
+      return res;
+    }
     return errorResponse(http::status::bad_request, "invalid_argument",
-                         "format '" + format + "' is not supported (json, mermaid)", req);
+                         "format '" + format + "' is not supported (json, mermaid, plantuml, drawio)", req);
   }
 
-  Response design(const Request& req) {
+  Response design(const Request& req, const Caller& caller) {
     auto body = parseBody(req);
     if (!body) return fromError(body.error(), req);
     auto parsed = json::guarded([&] {
@@ -747,7 +972,34 @@ class Server::Impl final : public ws::Handler {
       return d;
     });
     if (!parsed) return fromError(parsed.error(), req);
+    parsed->tenant = caller.userId;
+    if (caller.limits) {
+      const auto& l = *caller.limits;
+      parsed->maxConcurrent = static_cast<std::size_t>(l.concurrentExecutions);
+      parsed->maxPlanTasks = static_cast<std::size_t>(l.maxPlanTasks);
+      if (auth_ && !parsed->projectId.empty()) {
+        if (auto p = store_.getProject(parsed->projectId); p && p->ownerId != caller.userId) {
+          return errorResponse(http::status::not_found, "not_found", "project " + parsed->projectId + " not found", req);
+        }
+      }
+    }
+    // The daily quota counts runs that start, so it is decided last, by the manager.
+    std::optional<auth::Decision> daily;
+    if (limiter_ && caller.limits && caller.limits->designRunsPerDay) {
+      const auto& l = *caller.limits;
+      parsed->admitRun = [&]() -> Result<void> {
+        daily = limiter_->decide("dr:" + caller.userId,
+                                 auth::Limit{*l.designRunsPerDay, std::chrono::hours(24), *l.designRunsPerDay});
+        if (daily->allowed) return {};
+        return fail(ErrorCode::kTooSoon, "the " + l.name + " tier allows " + std::to_string(*l.designRunsPerDay) +
+                                             " design runs a day");
+      };
+    }
     auto started = manager_.start(*parsed);
+    if (!started && daily && !daily->allowed) {
+      ++metrics_.rateLimited;
+      return tooManyRequests(req, *daily, started.error().message);
+    }
     if (!started) return fromError(started.error(), req);
     return jsonResponse(http::status::accepted,
                         {{"executionId", started->executionId},
@@ -911,6 +1163,21 @@ class Server::Impl final : public ws::Handler {
       << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
       << metrics_.slowClientsDisconnected + metrics_.webSocket.slowDisconnected << "\n";
     cacheMetrics(m);
+    if (auth_) {
+      m << "# HELP youmeyou_auth_failures_total Requests refused for a missing, bad or expired token.\n"
+        << "# TYPE youmeyou_auth_failures_total counter\nyoumeyou_auth_failures_total " << metrics_.authFailures << "\n"
+        << "# HELP youmeyou_rate_limited_total Requests refused by a rate limit or quota.\n"
+        << "# TYPE youmeyou_rate_limited_total counter\nyoumeyou_rate_limited_total " << metrics_.rateLimited << "\n";
+    }
+    if (const auto* redis = dynamic_cast<const auth::RedisLimiter*>(limiter_)) {
+      const auto st = redis->stats();
+      m << "# HELP youmeyou_rate_limit_decisions_total Rate limit decisions, by where they were made.\n"
+        << "# TYPE youmeyou_rate_limit_decisions_total counter\n"
+        << "youmeyou_rate_limit_decisions_total{by=\"redis\"} " << st.redisDecisions << "\n"
+        << "youmeyou_rate_limit_decisions_total{by=\"fallback\"} " << st.fallbackDecisions << "\n"
+        << "# TYPE youmeyou_rate_limit_redis_connected gauge\nyoumeyou_rate_limit_redis_connected "
+        << (st.connected ? 1 : 0) << "\n";
+    }
     return m.str();
   }
 
@@ -1038,7 +1305,7 @@ class Server::Impl final : public ws::Handler {
   // Beast does the upgrade (it checks the request and answers it); then the
   // socket goes to the shard's WebSocket connections.
   net::awaitable<void> serveWebSocket(IoShard& shard, beast::tcp_stream stream, beast::flat_buffer& buffer, Request req,
-                                      const Target& t) {
+                                      const Target& t, std::string owner) {
     const std::string clientId = t.query.count("clientId") && !t.query.at("clientId").empty()
                                      ? t.query.at("clientId").substr(0, 128)
                                      : store::newId("client");
@@ -1048,7 +1315,7 @@ class Server::Impl final : public ws::Handler {
     if (ec) co_return;
     beast::get_lowest_layer(upgrade).expires_never();
     const std::string leftover = beast::buffers_to_string(buffer.data());  // bytes sent right after the request
-    shard.ws->adopt(beast::get_lowest_layer(upgrade).release_socket(), clientId,
+    shard.ws->adopt(beast::get_lowest_layer(upgrade).release_socket(), clientId, std::move(owner),
                     json::compact(boost::json::object{{"type", "connected"}, {"clientId", clientId}}), leftover);
   }
 
@@ -1074,7 +1341,11 @@ class Server::Impl final : public ws::Handler {
     if (type == "ping") {
       reply({{"type", "pong"}});
     } else if (type == "subscribe") {
-      if (auto record = store_.getExecution(executionId); !record) {
+      auto record = store_.getExecution(executionId);
+      if (record && auth_ && record->ownerId != connection.owner()) {
+        record = tl::unexpected(Error(ErrorCode::kNotFound, "execution " + executionId + " not found"));
+      }
+      if (!record) {
         reply({{"type", "error"}, {"executionId", executionId}, {"message", record.error().message}});
         return;
       }
@@ -1095,7 +1366,10 @@ class Server::Impl final : public ws::Handler {
   const ServerOptions options_;
   const engine::Engine& engine_;
   store::Store& store_;
-  cache::DesignCache* const cache_;  // null: caching off
+  cache::DesignCache* const cache_;   // null: caching off
+  auth::AuthService* const auth_;     // null: auth off
+  auth::RateLimiter* const limiter_;  // null: no rate limits
+  const auth::TierTable* const tiers_;
   SystemClock clock_;
   bus::EventBus bus_;
   ExecutionManager manager_;
@@ -1109,8 +1383,8 @@ class Server::Impl final : public ws::Handler {
   std::set<std::shared_ptr<StreamQueue>> streams_;  // guarded by streamsMutex_
 };
 
-Server::Server(ServerOptions options, const engine::Engine& engine, store::Store& store, cache::DesignCache* cache)
-    : impl_(std::make_unique<Impl>(std::move(options), engine, store, cache)) {}
+Server::Server(ServerOptions options, const engine::Engine& engine, store::Store& store, ServerServices services)
+    : impl_(std::make_unique<Impl>(std::move(options), engine, store, services)) {}
 Server::~Server() = default;
 Result<unsigned short> Server::start() { return impl_->start(); }
 void Server::stop(const std::string& reason) { impl_->stop(reason); }

@@ -17,6 +17,11 @@
 namespace ymy::cache {
 class DesignCache;
 }
+namespace ymy::auth {
+class AuthService;
+class RateLimiter;
+class TierTable;
+}
 
 namespace ymy::server {
 
@@ -38,13 +43,27 @@ struct ServerOptions {
   std::string webRoot;
 };
 
+// What the server uses besides the engine and the store; each must outlive it.
+struct ServerServices {
+  cache::DesignCache* cache = nullptr;     // null: caching off
+  auth::AuthService* auth = nullptr;       // null: auth off, one local user who may do everything
+  auth::RateLimiter* limiter = nullptr;    // null: no rate limits (only meaningful with auth)
+  const auth::TierTable* tiers = nullptr;  // required with auth
+};
+
 class Server {
  public:
-  // `store`, `engine` and `cache` must outlive the server; a null cache is
-  // caching off. Routes: DESIGN.md's, plus GET/DELETE /api/cache (stats,
-  // clear) and POST /api/executions/{id}/cache-report (a wrong cached answer).
-  Server(ServerOptions options, const engine::Engine& engine, store::Store& store,
-         cache::DesignCache* cache = nullptr);
+  // `store` and `engine` must outlive the server. Routes: DESIGN.md's, plus
+  // GET /api/auth/config, GET/DELETE /api/cache (stats, clear) and
+  // POST /api/executions/{id}/cache-report (a wrong cached answer).
+  //
+  // With auth, every /api route but register, login and config, and /stream
+  // and /session/validate, need a bearer token (SSE and WebSocket may pass it
+  // as ?access_token=); another user's projects and executions answer 404 on
+  // every transport; each user's tier sets its permissions, request rate,
+  // daily design runs, concurrent executions and plan size, and responses
+  // carry RateLimit-Limit/Remaining/Reset (429s also Retry-After).
+  Server(ServerOptions options, const engine::Engine& engine, store::Store& store, ServerServices services = {});
   ~Server();
 
   // Binds and starts serving; returns the bound port.

@@ -41,12 +41,13 @@ Shard::~Shard() {
   }
 }
 
-void Shard::adopt(tcp::socket socket, std::string clientId, std::string greeting, std::string_view alreadyRead) {
+void Shard::adopt(tcp::socket socket, std::string clientId, std::string owner, std::string greeting,
+                  std::string_view alreadyRead) {
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
   if (!ec) socket.set_option(tcp::no_delay(true), ec);
   if (ec) return;
-  auto c = std::make_shared<Connection>(*this, std::move(socket), std::move(clientId));
+  auto c = std::make_shared<Connection>(*this, std::move(socket), std::move(clientId), std::move(owner));
   c->index_ = connections_.size();
   connections_.push_back(c);
   ++stats_.open;
@@ -165,10 +166,11 @@ void Shard::forget(Connection& connection) {
 
 // ---- Connection ----------------------------------------------------------------
 
-Connection::Connection(Shard& shard, tcp::socket socket, std::string clientId)
+Connection::Connection(Shard& shard, tcp::socket socket, std::string clientId, std::string owner)
     : shard_(shard),
       socket_(std::move(socket)),
       clientId_(std::move(clientId)),
+      owner_(std::move(owner)),
       parser_(shard.options_.maxMessageBytes),
       lastReceived_(Clock::now()),
       lastSent_(lastReceived_) {}

@@ -66,7 +66,8 @@ class Shard {
 
   // On the shard's thread: takes over an upgraded socket. `greeting` is the
   // first message; `alreadyRead` holds bytes read past the upgrade request.
-  void adopt(boost::asio::ip::tcp::socket socket, std::string clientId, std::string greeting,
+  // `owner` is the authenticated user the connection belongs to.
+  void adopt(boost::asio::ip::tcp::socket socket, std::string clientId, std::string owner, std::string greeting,
              std::string_view alreadyRead);
   // Any thread: close every connection with 1001 and `reason`.
   void closeAll(std::string reason);
@@ -102,7 +103,7 @@ class Shard {
 
 class Connection final : public bus::Subscriber, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::string clientId);
+  Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::string clientId, std::string owner);
 
   // Any thread (the bus, under its channel lock): queue an event.
   bool deliver(const bus::Published& event) override;
@@ -111,6 +112,7 @@ class Connection final : public bus::Subscriber, public std::enable_shared_from_
   void sendText(std::string_view text);
   void close(std::uint16_t code, std::string reason);
   const std::string& clientId() const { return clientId_; }
+  const std::string& owner() const { return owner_; }
   std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>>& subscriptions() { return subscriptions_; }
 
  private:
@@ -128,6 +130,7 @@ class Connection final : public bus::Subscriber, public std::enable_shared_from_
   Shard& shard_;
   boost::asio::ip::tcp::socket socket_;
   const std::string clientId_;
+  const std::string owner_;
   FrameParser parser_;
   std::map<std::string, std::unique_ptr<bus::EventBus::Subscription>> subscriptions_;
   // Frames not yet written: pending_[head_..]; the first `offset_` bytes of

@@ -45,7 +45,7 @@ class JwtTest : public ::testing::Test {
   std::string reason(std::string_view token) const {
     auto r = codec_->verify(token);
     if (r) return "";
-    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
     EXPECT_TRUE(r.error().message.starts_with("invalid token: ")) << r.error().message;
     return r.error().message.substr(std::string_view("invalid token: ").size());
   }

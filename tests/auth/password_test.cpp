@@ -353,7 +353,7 @@ TEST_F(AuthServiceTest, FailedLoginsSayTheSameWhateverWasWrong) {
                                  {"carol@example.com", ""}}) {
     auto r = service_->login(email, password);
     ASSERT_FALSE(r) << email;
-    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
     EXPECT_EQ(r.error().message, "invalid email or password");
   }
 }

@@ -54,7 +54,7 @@ class ServerTest : public testing::Test {
   void startServer(ServerOptions options = {}, cache::DesignCache* cache = nullptr) {
     options.port = 0;
     store_ = store::makeMemoryStore();
-    server_ = std::make_unique<Server>(options, *engine_, *store_, cache);
+    server_ = std::make_unique<Server>(options, *engine_, *store_, ServerServices{.cache = cache});
     auto port = server_->start();
     ASSERT_TRUE(port) << port.error().message;
     port_ = *port;
