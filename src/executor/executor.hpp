@@ -135,10 +135,10 @@ struct ExecutorOptions {
   TaskObserver* observer = nullptr;  // optional; must outlive the execution
   // Resuming after a restart: tasks completed before, with their results.
   // They are not run again; their dependents start as if they had just finished.
-  std::map<std::string, TaskResult> completed;
+  std::map<std::string, TaskResult> completed{};
   bool resumed = false;  // marks executionStarted with "resumed": true
-  ModificationPolicy modification;
-  std::map<std::string, std::vector<ModificationRecord>> history;  // modifications before a restart
+  ModificationPolicy modification{};
+  std::map<std::string, std::vector<ModificationRecord>> history{};  // modifications before a restart
 };
 
 struct TaskSnapshot {
