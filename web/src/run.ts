@@ -132,9 +132,9 @@ function describe(e: StreamEvent, run: RunView): FeedLine | null {
     case 'regenerationStarted':
       return line(`Regenerating ${Array.isArray(e.regenerate) ? (e.regenerate as string[]).length : str(e.affectedTasks)} tasks${Array.isArray(e.keep) && e.keep.length ? `, keeping ${(e.keep as string[]).length}` : ''}`, 'warn');
     case 'executionSummary':
-      return line(e.success === false ? 'Run finished with failures' : 'Run complete', e.success === false ? 'bad' : 'good');
+      return line(e.success === false ? 'Summary of the unfinished run' : 'Run complete', e.success === false ? 'warn' : 'good');
     case 'executionFailed':
-      return line(`Run failed: ${str(e.error ?? e.message ?? e.reason)}`, 'bad');
+      return line(/^cancel/i.test(str(e.reason)) ? 'Run stopped' : `Run failed: ${str(e.error ?? e.message ?? e.reason)}`, 'bad');
     case 'error':
       return line(`Error: ${str(e.message)}`, 'bad');
     default:
@@ -273,10 +273,10 @@ export function reduce(run0: RunView, e: StreamEvent): RunView {
     }
     case 'executionSummary':
       run.summary = { ...e } as Record<string, unknown>;
-      run.status = e.success === false ? (e.cancelled ? 'cancelled' : 'failed') : 'completed';
+      run.status = e.success === false ? (run.status === 'cancelled' ? 'cancelled' : 'failed') : 'completed';
       break;
     case 'executionFailed':
-      run.status = 'failed';
+      run.status = /^cancel/i.test(str(e.reason)) ? 'cancelled' : 'failed';
       break;
   }
   const running = Object.values(run.tasks).filter((t) => t.status === 'running').length;

@@ -20,7 +20,8 @@ export interface StreamStats {
   transports: Transport[];
 }
 
-const FINAL_TYPES = new Set(['executionSummary', 'executionFailed']);
+// The summary is always the last event of a run (executionFailed comes before it).
+const FINAL_TYPES = new Set(['executionSummary']);
 const WS_CONNECT_TIMEOUT_MS = 4000;
 const POLL_WAIT_S = 10;
 

@@ -79,6 +79,7 @@ export default function CanvasView(p: Props) {
         <MiniMap
           pannable
           zoomable
+          style={{ width: 150, height: 96 }}
           position="bottom-right"
           nodeColor={(n) => MINIMAP_COLORS[kindOf(String((n.data as { kind?: string }).kind ?? ''))] ?? '#94a3b8'}
           maskColor="rgba(241,245,249,0.7)"

@@ -3,9 +3,10 @@ import { isFinished, type RunView } from '../run';
 
 export const PACES = [
   { value: 0, label: 'Instant' },
-  { value: 0.02, label: 'Fast (2%)' },
-  { value: 0.05, label: 'Watch (5%)' },
-  { value: 0.2, label: 'Slow (20%)' },
+  { value: 0.02, label: 'Fast' },
+  { value: 0.05, label: 'Watch' },
+  { value: 0.1, label: 'Slow' },
+  { value: 0.2, label: 'Very slow' },
 ];
 
 const EXAMPLES = [
@@ -128,7 +129,7 @@ export default function ChatPanel(p: Props) {
             </select>
           </label>
           <label className="mini-field check">
-            <input type="checkbox" checked={p.useCache} onChange={(e) => p.onUseCache(e.target.checked)} data-testid="use-cache" /> Reuse cached answers
+            <input type="checkbox" checked={p.useCache} onChange={(e) => p.onUseCache(e.target.checked)} data-testid="use-cache" /> Use cache
           </label>
           <button className="btn primary" onClick={submit} disabled={p.busy || !text.trim()} data-testid="send-request">
             {p.busy ? 'Running…' : 'Design'}

@@ -99,7 +99,7 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
           const finalIds = new Set(summary.canvas!.nodes.map((n) => n.id));
           const removed = g.nodes.filter((n) => !finalIds.has(n.id)).map((n) => n.id);
           const { nodes, edges } = applyUpdate(g.nodes, [], summary.canvas, removed);
-          return laidOut({ nodes, edges });
+          return { nodes: layout(nodes, edges), edges };
         });
         setFitKey((k) => k + 1);
       }
@@ -125,11 +125,11 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
       if (e.type === 'taskCompleted' && (e.canvasUpdate || e.removeNodes) && !replaying.current.has(e.executionId)) {
         setGraph((g) => {
           const { nodes, edges } = applyUpdate(g.nodes, g.edges, e.canvasUpdate as CanvasUpdate, e.removeNodes as string[]);
-          return laidOut({ nodes, edges });
+          return { nodes: layout(nodes, edges), edges };
         });
         setFitKey((k) => k + 1);
       }
-      if (e.type === 'executionSummary' || e.type === 'executionFailed') {
+      if (e.type === 'executionSummary') {
         void adoptFinal(e.executionId);
         if (e.type === 'executionSummary') setTab('summary');
       }
@@ -297,8 +297,8 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
           {project && <span className="version-pill">version {project.version}</span>}
           {(highlighted.new > 0 || highlighted.changed > 0) && (
             <span className="legend" data-testid="highlight-legend">
-              <span className="legend-new">{highlighted.new} new</span>
-              <span className="legend-changed">{highlighted.changed} changed</span>
+              {highlighted.new > 0 && <span className="legend-new">{highlighted.new} new</span>}
+              {highlighted.changed > 0 && <span className="legend-changed">{highlighted.changed} changed</span>}
             </span>
           )}
         </div>
