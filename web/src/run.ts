@@ -126,7 +126,7 @@ function describe(e: StreamEvent, run: RunView): FeedLine | null {
     case 'scalingCompleted':
       return line(`Scaling completed: ${str(e.newRPS)} RPS, ${str(e.filesUpdated)} files`, 'good');
     case 'modificationValidated':
-      return line(`Edit of ${name(e.taskId)} accepted`);
+      return line(`Edit of ${name(e.taskId)} checked: allowed`);
     case 'impactAnalysis':
       return line(`Impact: ${(e.affectedTasks as string[] | undefined)?.length ?? 0} tasks affected`);
     case 'regenerationStarted':
@@ -246,14 +246,10 @@ export function reduce(run0: RunView, e: StreamEvent): RunView {
       }));
       break;
     }
-    case 'modificationValidated':
-      run = setTask(run, id, (t) => ({
-        ...t,
-        modified: t.modified + 1,
-        prompt: typeof e.prompt === 'string' ? e.prompt : t.prompt,
-      }));
-      break;
     case 'regenerationStarted': {
+      if (typeof e.modificationCount === 'number') {
+        run = setTask(run, id, (t) => ({ ...t, modified: Number(e.modificationCount) }));
+      }
       const ids: string[] = Array.isArray(e.regenerate)
         ? (e.regenerate as string[])
         : Array.isArray(e.affectedTasks)

@@ -38,7 +38,7 @@ test('Example 3: edit a step while it runs', async () => {
   const unaffected = page.getByTestId('impact-unaffected');
   for (const id of ['task_3', 'task_6']) await unaffected.locator(`[data-task="${id}"]`).waitFor();
   const headline = await page.getByTestId('impact-headline').textContent();
-  assert.match(headline, /affects 3 tasks and adds about \d+ s \(\+\$\d+\.\d\d\)/);
+  assert.match(headline, /affects 3 tasks and adds about \d+ s \(\+\$\d+\.\d+\)/);
   await screenshot(page, '09-example3-impact');
 
   await page.getByTestId('confirm-edit').click();

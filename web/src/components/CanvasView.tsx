@@ -85,7 +85,8 @@ export default function CanvasView(p: Props) {
           maskColor="rgba(241,245,249,0.7)"
         />
         <FitOnChange fitKey={p.fitKey} />
-        <Panel position="top-left" className="canvas-toolbar">
+        <Panel position="top-left">
+          <div className="canvas-toolbar">
           <div className="tb-group">
             <button className="tb-btn" onClick={() => setPalette((v) => !v)} data-testid="add-node" title="Add a component">
               + Add
@@ -132,6 +133,7 @@ export default function CanvasView(p: Props) {
               ))}
             </div>
           )}
+          </div>
         </Panel>
         {p.nodes.length === 0 && (
           <Panel position="top-center" className="canvas-empty">

@@ -110,7 +110,7 @@ export default function EditStepModal({ executionId, task, tasks, onClose, onApp
               {cost !== undefined && (
                 <>
                   {' '}
-                  (+<b>${Number(cost).toFixed(2)}</b>)
+                  (+<b>${Number(cost) > 0 && Number(cost) < 0.01 ? Number(cost).toFixed(4) : Number(cost).toFixed(2)}</b>)
                 </>
               )}
               .{' '}
