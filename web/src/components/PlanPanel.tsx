@@ -115,7 +115,7 @@ export default function PlanPanel({ run, now, onEdit, onCancel }: Props) {
               <div className="c-timeline">
                 {t.segments.map((s, i) => {
                   const left = ((s.start - start) / span) * 100;
-                  const width = Math.max((((s.end ?? now) - s.start) / span) * 100, 0.6);
+                  const width = Math.min(Math.max((((s.end ?? now) - s.start) / span) * 100, 0.6), 100 - left);
                   const cls = s.end === undefined ? 'running' : s.outcome ?? 'completed';
                   return <span key={i} className={`bar ${cls}`} style={{ left: `${left}%`, width: `${width}%` }} />;
                 })}
