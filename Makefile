@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build run example test bench train asan clean
+.PHONY: all setup configure build web run example test bench train asan clean
 
 all: build
 
@@ -18,14 +18,24 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt | setup
 
 configure: setup $(BUILD_DIR)/build.ninja
 
-build: configure
+build: configure web
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The browser app, served by `youmeyou serve` from web/dist; rebuilt when its
+# sources, packages or configuration change.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+  web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+web/dist/index.html: $(WEB_SOURCES) | setup
+	cd web && npm run build --silent
+	@touch $@
+
+web: setup web/dist/index.html
 
 EXAMPLE1 = Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing
 PORT ?= 4000
 
-# The main job: the design service on port 4000 with the embedded SQLite store under
-# youmeyou-data/. It prints its URL; Ctrl-C stops it gracefully.
+# The main job: the design service and its web app on port 4000 with the embedded
+# SQLite store under youmeyou-data/. It prints its URL; Ctrl-C stops it gracefully.
 run: build
 	$(BUILD_DIR)/youmeyou serve --port $(PORT) --data youmeyou-data
 
@@ -46,10 +56,11 @@ train: build
 	scripts/train-intent
 
 # ASan + UBSan build and tests, in a separate build tree (the npm-installed
-# generated services test is the same without sanitizers, so it is left out).
+# generated services test and the browser tests are the same without
+# sanitizers, so they are left out).
 asan:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DYOUMEYOU_SANITIZE=ON \
-	  CTEST_ARGS="-E generated_services_run"
+	  CTEST_ARGS="-E 'generated_services_run|web_ui'"
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan
