@@ -106,7 +106,8 @@ void Design::start() {
   publish("planGenerated", {{"taskCount", planned_.plan.tasks.size()},
                             {"route", routeName(planned_.route)},
                             {"approach", planned_.approach},
-                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)}});
+                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
+                            {"tasks", toJson(planned_.plan)}});
   for (const auto& [type, fields] : preludeEvents_) {
     if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
   }

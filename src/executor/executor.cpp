@@ -407,7 +407,13 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
                                   {"generation", state.generation}};
     // What the task changes on the canvas, so a client can draw it as it happens.
     const auto& r = *state.result;
-    if (!r.canvasUpdate.nodes.empty() || !r.canvasUpdate.edges.empty()) completed["canvasUpdate"] = toJson(r.canvasUpdate);
+    if (!r.canvasUpdate.nodes.empty() || !r.canvasUpdate.edges.empty()) {
+      Canvas update = r.canvasUpdate;
+      for (auto& e : update.edges) {
+        if (e.id.empty()) e.id = e.source + "->" + e.target;  // the merger names it when it lands; clients need one now
+      }
+      completed["canvasUpdate"] = toJson(update);
+    }
     if (!r.removeNodes.empty()) completed["removeNodes"] = boost::json::array(r.removeNodes.begin(), r.removeNodes.end());
     publishLocked("taskCompleted", std::move(completed));
     for (auto d : state.dependents) {

@@ -570,7 +570,23 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       summary = record->summary;
       modifications = record->modifications;
     }
-    for (const auto& t : record->plan.tasks) tasks.push_back(toJson(t));
+    // Each task with how it ended, from the stored task records.
+    std::map<std::string, store::TaskRecord> stored;
+    if (auto records = store_.tasks(id)) {
+      for (auto& t : *records) stored[t.taskId] = std::move(t);
+    }
+    for (const auto& t : record->plan.tasks) {
+      boost::json::object o = toJson(t).as_object();
+      if (auto it = stored.find(t.id); it != stored.end()) {
+        o["status"] = it->second.status;
+        o["generation"] = it->second.generation;
+        if (!it->second.result.empty()) o["result"] = it->second.result;
+        if (!it->second.error.empty()) o["error"] = it->second.error;
+      } else {
+        o["status"] = record->status == store::ExecutionStatus::kRunning ? "pending" : "skipped";
+      }
+      tasks.push_back(std::move(o));
+    }
   }
   auto last = store_.lastSeq(id);
   boost::json::object out{

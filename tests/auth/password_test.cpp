@@ -138,8 +138,10 @@ TEST(PasswordHasher, ManyThreadsNeverExceedTheBound) {
   done = true;
   watcher.join();
   EXPECT_EQ(ok.load(), 18);
+  // Sampled: on a loaded machine the watcher may see no hash in flight at
+  // all, so only the bound is asserted (AtItsConcurrencyBoundCallersGetTooSoon
+  // checks it deterministically).
   EXPECT_LE(peak.load(), 2u);
-  EXPECT_GE(peak.load(), 1u);
 }
 
 // --- the server secret --------------------------------------------------------

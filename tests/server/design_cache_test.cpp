@@ -130,6 +130,14 @@ TEST_F(DesignCacheTest, TheSameRequestAgainReplaysTheStoredResultMarkedL1) {
   EXPECT_EQ(replayed.status, store::ExecutionStatus::kCompleted);
   EXPECT_EQ(replayed.summary.at("cache").as_string(), "L1");
   EXPECT_EQ(replayed.summary.at("canvas"), record(first.executionId).summary.at("canvas"));
+  // A finished execution's state says how each task ended.
+  for (const auto& id : {first.executionId, second.executionId}) {
+    auto state = manager_->state(id);
+    ASSERT_TRUE(state);
+    const auto& tasks = state->at("tasks").as_array();
+    ASSERT_FALSE(tasks.empty());
+    for (const auto& t : tasks) EXPECT_EQ(t.at("status").as_string(), "completed") << id;
+  }
 
   auto s = cache_->stats();
   EXPECT_EQ(tier(s, cache::Tier::kL1).hits, 1u);
