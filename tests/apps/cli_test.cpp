@@ -270,6 +270,23 @@ TEST(Cli, CacheCommandsNeedARunningServerAndSaySo) {
   EXPECT_EQ(r.code, 2) << r.err;
 }
 
+TEST(Cli, ServeTurnsAccountsOnUnlessOnLoopback) {
+  // Tests start the server and get control back at once (no signal handling).
+  auto local = run({"serve", "--port", "0", "--memory"});
+  ASSERT_EQ(local.code, 0) << local.err;
+  EXPECT_NE(local.out.find("accounts off: single user"), std::string::npos) << local.out;
+  auto open = run({"serve", "--port", "0", "--memory", "--bind", "0.0.0.0"});
+  ASSERT_EQ(open.code, 0) << open.err;
+  EXPECT_NE(open.out.find("accounts on"), std::string::npos) << open.out;
+  auto off = run({"serve", "--port", "0", "--memory", "--bind", "0.0.0.0", "--auth", "off"});
+  EXPECT_NE(off.out.find("accounts off"), std::string::npos) << off.out;
+  TempDir dir;
+  auto weak = dir.write("secret", "short");
+  auto refused = run({"serve", "--port", "0", "--memory", "--auth", "on", "--jwt-secret-file", weak});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("secret"), std::string::npos) << refused.err;
+}
+
 TEST(Cli, HelpListsTheCommands) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
