@@ -36,6 +36,8 @@ export interface TaskInfo {
   agent?: string;
   prompt: string;
   status?: string;
+  result?: string;
+  error?: string;
   generation?: number;
   modifications?: number;
 }

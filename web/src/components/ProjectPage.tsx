@@ -116,7 +116,9 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
     (e: StreamEvent) => {
       if (!skew.current) skew.current = Date.now() - e.ts;
       updateRun(e.executionId, (r) => reduce(r, e));
-      if (e.type === 'planGenerated') {
+      // The plan's tasks come with planGenerated; a server that does not send
+      // them (one older than this app) is asked for its state instead.
+      if (e.type === 'planGenerated' && !Array.isArray(e.tasks)) {
         api.execution(e.executionId).then(
           (s) => updateRun(e.executionId, (r) => withTasks(r, s.tasks ?? [])),
           (err) => onError(`Could not read the plan: ${errText(err)}`),
