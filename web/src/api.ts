@@ -36,6 +36,8 @@ export interface TaskInfo {
   agent?: string;
   prompt: string;
   status?: string;
+  result?: string;
+  error?: string;
   generation?: number;
   modifications?: number;
 }
@@ -71,6 +73,35 @@ export interface FileEntry {
   size: number;
 }
 
+/** What each tier permission lets a person do, in words for tooltips and refusals. */
+export const PERMISSIONS: Record<string, string> = {
+  'projects:read': 'opening projects',
+  'projects:write': 'creating and saving projects',
+  'design:run': 'running designs',
+  'design:modify': 'editing a step',
+  'files:export': 'downloading the files as a zip',
+  'admin:cache': 'managing the cache',
+  'admin:tiers': 'managing tiers',
+  'llm:configure': 'configuring the model',
+};
+
+/** A message standing alone, as a sentence: "invalid email or password" -> "Invalid email or password." */
+export function sentence(text: string): string {
+  const t = text.trim();
+  return t ? t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?)]$/.test(t) ? '' : '.') : t;
+}
+
+/** "3 s", "4 min", "5 h 12 min": a wait as a person says it. */
+export function humanDuration(seconds: number): string {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 90) return `${s} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}
+
 export class ApiError extends Error {
   status: number;
   code: string;
@@ -81,39 +112,79 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
-  /** One readable sentence for a person: the server's words, plus rate-limit figures. */
+  /** Seconds to wait before trying again (429): Retry-After, else RateLimit-Reset. */
+  get waitSeconds(): number | undefined {
+    const wait = this.retryAfter ?? (this.limit?.reset !== undefined ? Number(this.limit.reset) : undefined);
+    return wait === undefined || Number.isNaN(wait) ? undefined : wait;
+  }
+  /**
+   * One readable sentence for a person: the server's words, and for a 429 the
+   * wait from Retry-After in minutes or hours when it is long (the server's
+   * message counts it in seconds), with the clock time it ends.
+   */
   get readable(): string {
     let text = this.message || `The server answered ${this.status}`;
     if (this.status === 429) {
-      const parts: string[] = [];
-      if (this.limit?.remaining !== undefined && this.limit?.limit !== undefined) {
-        parts.push(`${this.limit.remaining} of ${this.limit.limit} requests left`);
+      const wait = this.waitSeconds;
+      text = text.replace(/;?\s*try again in \d+ ?s\.?$/i, '');
+      if (wait !== undefined) {
+        const at = wait >= 120 ? ` (at ${new Date(Date.now() + wait * 1000).toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit' })})` : '';
+        text += `. Try again in ${humanDuration(wait)}${at}.`;
       }
-      const wait = this.retryAfter ?? (this.limit?.reset !== undefined ? Number(this.limit.reset) : undefined);
-      if (wait !== undefined && !Number.isNaN(wait)) parts.push(`try again in ${wait} s`);
-      if (parts.length) text += ` (${parts.join('; ')})`;
+    } else if (this.status === 403) {
+      // "the free tier does not include design:modify" -> "... include editing a step (design:modify)"
+      text = text.replace(/does not include ([a-z]+:[a-z]+)/, (all, p: string) =>
+        PERMISSIONS[p] ? `does not include ${PERMISSIONS[p]} (${p})` : all);
     }
     return text;
   }
 }
 
-const TOKEN_KEY = 'youmeyou.token';
-let token: string | null = localStorage.getItem(TOKEN_KEY);
+// The signed-in session: the bearer token with the email and tier it was
+// issued for. Kept in sessionStorage, not localStorage: the token is a bearer
+// credential that the server cannot revoke before it expires (signing out only
+// forgets it here), so it should live no longer than the tab that signed in;
+// a reload keeps it, closing the tab (or the browser) ends it, and it is never
+// shared with other tabs or left behind on a shared computer. The cost, signing
+// in again in a new tab, is small next to a credential that outlives the tab.
+export interface StoredSession {
+  token: string;
+  email: string;
+  userId: string;
+  tier: string;
+}
+const SESSION_KEY = 'youmeyou.session';
+
+function loadSession(): StoredSession | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    return s && typeof s.token === 'string' ? (s as StoredSession) : null;
+  } catch {
+    return null;
+  }
+}
+
+let session: StoredSession | null = loadSession();
 let onUnauthenticated: ((message: string) => void) | null = null;
 
 export function getToken(): string | null {
-  return token;
+  return session?.token ?? null;
 }
-export function setToken(t: string | null): void {
-  token = t;
-  if (t) localStorage.setItem(TOKEN_KEY, t);
-  else localStorage.removeItem(TOKEN_KEY);
+export function getStoredSession(): StoredSession | null {
+  return session;
 }
+export function setSession(s: StoredSession | null): void {
+  session = s;
+  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(SESSION_KEY);
+}
+/** Called with the server's words when an authenticated call answers 401. */
 export function onAuthLost(handler: (message: string) => void): void {
   onUnauthenticated = handler;
 }
 /** `?access_token=` for the transports that cannot send headers (WebSocket, SSE). */
 export function tokenQuery(prefix: '?' | '&'): string {
+  const token = getToken();
   return token ? `${prefix}access_token=${encodeURIComponent(token)}` : '';
 }
 
@@ -147,6 +218,7 @@ async function toError(res: Response): Promise<ApiError> {
 export async function request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = getToken();
   if (token) headers['Authorization'] = `Bearer ${token}`;
   let res: Response;
   try {
@@ -157,7 +229,10 @@ export async function request(method: string, path: string, body?: unknown, sign
   }
   if (!res.ok) {
     const err = await toError(res);
-    if (res.status === 401 && onUnauthenticated && !path.startsWith('/api/auth/')) onUnauthenticated(err.message);
+    // A 401 anywhere but signing in means the token is gone or expired: back to sign-in.
+    if (res.status === 401 && token && token === getToken() && onUnauthenticated && !path.startsWith('/api/auth/')) {
+      onUnauthenticated(err.message);
+    }
     throw err;
   }
   return res;
@@ -181,6 +256,8 @@ export const api = {
     json<{ userId: string; token: string; tier: string }>('POST', '/api/auth/register', { email, password }),
   login: (email: string, password: string) =>
     json<{ userId: string; token: string; tier: string }>('POST', '/api/auth/login', { email, password }),
+  /** The token's user, tier and permissions (["*"] when accounts are off). */
+  validate: () => json<{ userId: string; tier: string; permissions: string[] }>('POST', '/session/validate'),
   projects: () => json<{ projects: Project[] }>('GET', '/api/projects'),
   createProject: (name: string, canvas?: Canvas) =>
     json<Project>('POST', '/api/projects', canvas ? { name, canvas } : { name }),

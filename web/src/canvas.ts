@@ -60,14 +60,9 @@ export function toFlow(canvas: Canvas, highlights: Map<string, Highlight> = new 
   return { nodes, edges };
 }
 
-/** Edges in a task's canvasUpdate may come without an id: one is made from the ends. */
-export function edgeId(e: CanvasEdge): string {
-  return e.id || `${e.source}->${e.target}${e.type ? `:${e.type}` : ''}`;
-}
-
 export function flowEdge(e: CanvasEdge): Edge {
   return {
-    id: edgeId(e),
+    id: e.id,
     source: e.source,
     target: e.target,
     data: { kind: e.type ?? 'api-call' },
@@ -153,9 +148,11 @@ export function applyUpdate(
   }
   const edgeById = new Map(edges.map((e) => [e.id, e]));
   for (const e of update?.edges ?? []) {
-    // The same connection under another id (one made here, one from the server) is one edge.
-    for (const [k, old] of edgeById) if (old.source === e.source && old.target === e.target) edgeById.delete(k);
-    edgeById.set(edgeId(e), flowEdge(e));
+    // A task names a new connection by its ends ("a->b") until the merger
+    // names it in the saved canvas; one already drawn between the same ends,
+    // under its saved id, is the same connection.
+    for (const [k, old] of edgeById) if (k !== e.id && old.source === e.source && old.target === e.target) edgeById.delete(k);
+    edgeById.set(e.id, flowEdge(e));
   }
   const live = new Set(byId.keys());
   const nextEdges = [...edgeById.values()].filter((e) => live.has(e.source) && live.has(e.target));

@@ -54,36 +54,55 @@ export function newRun(executionId: string, request: string, route?: string, cac
   return { executionId, request, route, cache, status: 'starting', tasks: {}, order: [], feed: [], maxParallel: 0, lastSeq: 0 };
 }
 
-function taskFrom(t: TaskInfo, prior?: TaskView): TaskView {
+const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'skipped']);
+
+/**
+ * `final`: the tasks come from a finished run's state, where the server says
+ * how each task ended; that wins over what the stream showed (a task the
+ * stream left running, or one it never named, ends as the server recorded it).
+ */
+function taskFrom(t: TaskInfo, prior: TaskView | undefined, final: boolean, endTs: number | undefined): TaskView {
+  const serverStatus = t.status as TaskStatus | undefined;
+  const status = (final && serverStatus ? serverStatus : prior?.status ?? serverStatus ?? 'pending') as TaskStatus;
+  let segments = prior?.segments ?? [];
+  const open = segments[segments.length - 1];
+  if (final && TERMINAL.has(status) && open && open.end === undefined && endTs !== undefined) {
+    segments = [...segments.slice(0, -1), { ...open, end: endTs, outcome: status }];
+  }
   return {
     ...t,
     dependencies: t.dependencies ?? [],
-    status: (prior?.status ?? (t.status as TaskStatus) ?? 'pending') as TaskStatus,
-    segments: prior?.segments ?? [],
+    status,
+    segments,
     generationSeen: prior?.generationSeen ?? t.generation ?? 0,
     modified: prior?.modified ?? t.modifications ?? 0,
-    progress: prior?.progress,
-    result: prior?.result,
+    progress: final && TERMINAL.has(status) ? (status === 'completed' ? undefined : t.error ?? prior?.progress) : prior?.progress,
+    result: prior?.result || t.result,
     startedAt: prior?.startedAt,
     endedAt: prior?.endedAt,
   };
 }
 
-/** Adds the plan's tasks (from the state endpoint or a planGenerated event) without losing what streamed. */
-export function withTasks(run: RunView, tasks: TaskInfo[]): RunView {
+/** Adds the plan's tasks (from a planGenerated event or the state endpoint) without losing what streamed. */
+export function withTasks(run: RunView, tasks: TaskInfo[], final = false): RunView {
   const next: Record<string, TaskView> = { ...run.tasks };
   const order = [...run.order];
   for (const t of tasks) {
     if (!order.includes(t.id)) order.push(t.id);
     const prior = next[t.id];
-    next[t.id] = taskFrom({ ...t, prompt: prior?.prompt && prior.modified > (t.modifications ?? 0) ? prior.prompt : t.prompt }, prior);
+    const prompt = prior?.prompt && prior.modified > (t.modifications ?? 0) ? prior.prompt : t.prompt;
+    next[t.id] = taskFrom({ ...t, prompt }, prior, final, run.lastTs);
   }
   return { ...run, tasks: next, order };
 }
 
-/** A run opened after it started: statuses from the state, the rest from the replayed events. */
+/**
+ * The state endpoint folded into the view: a run opened after it started, or
+ * one that just finished. A finished run's task statuses are the server's.
+ */
 export function fromState(run: RunView, s: ExecutionState): RunView {
-  const r = withTasks(run, s.tasks ?? []);
+  const final = s.status === 'completed' || s.status === 'failed' || s.status === 'cancelled';
+  const r = withTasks(run, s.tasks ?? [], final);
   return { ...r, route: r.route ?? (s.route as string | undefined), cache: r.cache ?? (s.cache as string | undefined) };
 }
 

@@ -90,6 +90,11 @@ export async function openBrowser() {
       '--metrics-recording-only',
     ],
   });
+  return { browser, ...(await newPage(browser)) };
+}
+
+/** A page in a context of its own (its own storage: another person at another browser). */
+export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const problems = [];
@@ -100,7 +105,7 @@ export async function openBrowser() {
     }
   });
   page.setDefaultTimeout(30_000);
-  return { browser, context, page, problems };
+  return { context, page, problems };
 }
 
 export async function screenshot(page, name) {
@@ -117,6 +122,24 @@ export async function createProject(page, name, canvasFile) {
   if (canvasFile) await page.getByTestId('canvas-file').setInputFiles(canvasFile);
   await page.getByTestId('create-project').click();
   await page.getByTestId('project-name').filter({ hasText: name }).waitFor();
+}
+
+/** On the sign-in page: creates an account (or signs in) and waits for the project list. */
+export async function signUp(page, email, password) {
+  await page.getByTestId('auth-form').waitFor();
+  if ((await page.getByTestId('auth-form').getAttribute('data-mode')) !== 'register') await page.getByTestId('auth-switch').click();
+  await page.locator('[data-testid="auth-form"][data-mode="register"]').waitFor();
+  await page.getByTestId('auth-email').fill(email);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
+  await page.getByTestId('account-email').filter({ hasText: email }).waitFor();
+}
+
+export async function signIn(page, email, password) {
+  await page.locator('[data-testid="auth-form"][data-mode="login"]').waitFor();
+  await page.getByTestId('auth-email').fill(email);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
 }
 
 /** Types a request in the request box with a pace, and sends it. */

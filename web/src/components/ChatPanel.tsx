@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { isFinished, type RunView } from '../run';
+import { useAccess } from '../session';
 
 export const PACES = [
   { value: 0, label: 'Instant' },
@@ -69,13 +70,14 @@ function RunCard({ run }: { run: RunView }) {
 
 export default function ChatPanel(p: Props) {
   const [text, setText] = useState('');
+  const runDenied = useAccess().denied('design:run');
   const listRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight, behavior: 'smooth' });
   }, [p.runs.length]);
   const submit = () => {
     const t = text.trim();
-    if (!t || p.busy) return;
+    if (!t || p.busy || runDenied) return;
     p.onSubmit(t);
     setText('');
   };
@@ -131,7 +133,13 @@ export default function ChatPanel(p: Props) {
           <label className="mini-field check">
             <input type="checkbox" checked={p.useCache} onChange={(e) => p.onUseCache(e.target.checked)} data-testid="use-cache" /> Use cache
           </label>
-          <button className="btn primary" onClick={submit} disabled={p.busy || !text.trim()} data-testid="send-request">
+          <button
+            className="btn primary"
+            onClick={submit}
+            disabled={p.busy || !text.trim() || !!runDenied}
+            title={runDenied ?? undefined}
+            data-testid="send-request"
+          >
             {p.busy ? 'Running…' : 'Design'}
           </button>
         </div>

@@ -14,6 +14,8 @@ import xml from 'highlight.js/lib/languages/xml';
 import yaml from 'highlight.js/lib/languages/yaml';
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError, type FileEntry } from '../api';
+import { useAccess } from '../session';
+import { LockIcon } from './icons';
 import Modal from './Modal';
 
 hljs.registerLanguage('bash', bash);
@@ -102,6 +104,7 @@ export default function FilesModal({ executionId, onClose }: { executionId: stri
   const [selected, setSelected] = useState<string | null>(null);
   const [content, setContent] = useState<string>('');
   const [open, setOpen] = useState<Set<string>>(new Set());
+  const zipDenied = useAccess().denied('files:export');
 
   useEffect(() => {
     api.files(executionId).then(
@@ -167,12 +170,26 @@ export default function FilesModal({ executionId, onClose }: { executionId: stri
       wide
       testId="files-modal"
       actions={
-        <button className="btn small" onClick={download} data-testid="download-zip">
-          Download .zip
-        </button>
+        <span className="edit-wrap" title={zipDenied ?? 'All the files in one zip'}>
+          <button
+            className="btn small"
+            onClick={download}
+            disabled={!!zipDenied}
+            title={zipDenied ?? 'All the files in one zip'}
+            data-testid="download-zip"
+            data-denied={zipDenied ?? undefined}
+          >
+            {zipDenied && <LockIcon />} Download .zip
+          </button>
+        </span>
       }
     >
-      {error && <div className="alert bad" role="alert">{error}</div>}
+      {error && <div className="alert bad" role="alert" data-testid="files-error">{error}</div>}
+      {zipDenied && !error && (
+        <div className="note" data-testid="zip-note">
+          <LockIcon /> {zipDenied}: browse the files here, one by one.
+        </div>
+      )}
       <div className="files">
         <div className="files-tree" data-testid="file-tree">
           {!files && !error && <div className="muted pad">Loading…</div>}

@@ -1,4 +1,6 @@
 import { isFinished, type RunView, type TaskView } from '../run';
+import { useAccess } from '../session';
+import { LockIcon } from './icons';
 
 function fmtSeconds(ms: number): string {
   if (ms < 0) ms = 0;
@@ -30,6 +32,7 @@ interface Props {
 }
 
 export default function PlanPanel({ run, now, onEdit, onCancel }: Props) {
+  const editDenied = useAccess().denied('design:modify');
   if (!run || run.order.length === 0) {
     return (
       <div className="plan plan-empty" data-testid="plan">
@@ -121,15 +124,19 @@ export default function PlanPanel({ run, now, onEdit, onCancel }: Props) {
                 })}
               </div>
               <div className="c-action">
-                <button
-                  className="btn ghost small"
-                  onClick={() => onEdit(t.id)}
-                  disabled={finished}
-                  title={finished ? 'The run has finished' : 'Edit this step'}
-                  data-testid={`edit-${t.id}`}
-                >
-                  ✎ Edit step
-                </button>
+                {/* The reason sits on a wrapper too: a disabled button gets no hover in some browsers. */}
+                <span className="edit-wrap" title={editDenied ?? (finished ? 'The run has finished' : 'Edit this step')}>
+                  <button
+                    className={`btn ghost small${editDenied ? ' locked' : ''}`}
+                    onClick={() => onEdit(t.id)}
+                    disabled={finished || !!editDenied}
+                    title={editDenied ?? (finished ? 'The run has finished' : 'Edit this step')}
+                    data-testid={`edit-${t.id}`}
+                    data-denied={editDenied ?? undefined}
+                  >
+                    {editDenied ? <LockIcon /> : '✎'} Edit step
+                  </button>
+                </span>
               </div>
             </div>
           );

@@ -14,6 +14,7 @@ import {
 } from '../canvas';
 import { fromState, isFinished, newRun, reduce, withPrompt, withTasks, type RunView } from '../run';
 import { ExecutionStream, type ConnectionState } from '../stream';
+import AccountMenu from './AccountMenu';
 import CanvasView from './CanvasView';
 import ChatPanel from './ChatPanel';
 import ConnectionBadge from './ConnectionBadge';
@@ -49,8 +50,16 @@ function laidOut(g: Graph): Graph {
   return needsLayout(g.nodes) ? { ...g, nodes: layout(g.nodes, g.edges) } : g;
 }
 
-export default function ProjectPage({ projectId, onBack, onError }: { projectId: string; onBack: () => void; onError: (m: string) => void }) {
+interface Props {
+  projectId: string;
+  onBack: () => void;
+  onError: (m: string) => void;
+  onSignOut: () => void;
+}
+
+export default function ProjectPage({ projectId, onBack, onError, onSignOut }: Props) {
   const [project, setProject] = useState<Project | null>(null);
+  const [missing, setMissing] = useState<string | null>(null);
   const [graph, setGraph] = useState<Graph>({ nodes: [], edges: [] });
   const [dirty, setDirty] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -116,7 +125,9 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
     (e: StreamEvent) => {
       if (!skew.current) skew.current = Date.now() - e.ts;
       updateRun(e.executionId, (r) => reduce(r, e));
-      if (e.type === 'planGenerated') {
+      // The plan's tasks come with planGenerated; a server that does not send
+      // them (one older than this app) is asked for its state instead.
+      if (e.type === 'planGenerated' && !Array.isArray(e.tasks)) {
         api.execution(e.executionId).then(
           (s) => updateRun(e.executionId, (r) => withTasks(r, s.tasks ?? [])),
           (err) => onError(`Could not read the plan: ${errText(err)}`),
@@ -170,7 +181,11 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
           }
         }
       },
-      (e) => onError(`Could not open the project: ${errText(e)}`),
+      (e) => {
+        // Another account's project answers 404 just as a deleted one does.
+        if (e instanceof ApiError && e.status === 404) setMissing(e.readable);
+        else onError(`Could not open the project: ${errText(e)}`);
+      },
     );
     return () => {
       live = false;
@@ -284,6 +299,32 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
     { new: 0, changed: 0 },
   );
 
+  if (missing) {
+    return (
+      <div className="shell">
+        <header className="topbar">
+          <div className="topbar-left">
+            <button className="btn ghost small" onClick={onBack} data-testid="back">
+              ← Projects
+            </button>
+          </div>
+          <AccountMenu onSignOut={onSignOut} />
+        </header>
+        <div className="not-found" data-testid="project-not-found" role="alert">
+          <div className="not-found-title">Project not found</div>
+          <p className="muted">
+            There is no project <code>{projectId}</code> in your account: it may have been deleted, or it belongs to someone
+            else.
+          </p>
+          <p className="muted small-text">The server said: {missing}</p>
+          <button className="btn primary" onClick={onBack}>
+            Back to your projects
+          </button>
+        </div>
+      </div>
+    );
+  }
+
   return (
     <div className="project-page">
       <header className="topbar">
@@ -332,6 +373,7 @@ export default function ProjectPage({ projectId, onBack, onError }: { projectId:
               </div>
             )}
           </div>
+          <AccountMenu onSignOut={onSignOut} />
         </div>
       </header>
       <div className="workspace">

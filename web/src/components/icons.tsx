@@ -81,3 +81,13 @@ export function KindIcon({ kind, size = 18 }: { kind: string; size?: number }) {
     </svg>
   );
 }
+
+/** A small padlock beside an action the tier does not include. */
+export function LockIcon({ size = 12 }: { size?: number }) {
+  return (
+    <svg className="lock-icon" width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      <rect x="5" y="11" width="14" height="10" rx="2" />
+      <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+    </svg>
+  );
+}
