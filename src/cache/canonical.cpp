@@ -336,7 +336,9 @@ std::string CacheKey::bytes() const {
 }
 
 KeyHasher& KeyHasher::add(std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) encoding_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  encoding_.append(bytes, sizeof bytes);
   return *this;
 }
 

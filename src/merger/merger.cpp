@@ -78,12 +78,12 @@ MergeStats applyPatch(Canvas& canvas, const CanvasPatch& patch) {
     if (duplicate) continue;
     CanvasEdge edge = e;
     if (edge.id.empty()) {
+      // Named by its ends, as taskCompleted's canvasUpdate names it, so a
+      // client can match the streamed edge with the saved one.
       std::set<std::string> ids;
       for (const auto& x : canvas.edges) ids.insert(x.id);
-      int n = static_cast<int>(canvas.edges.size()) + 1;
-      do {
-        edge.id = "e" + std::to_string(n++);
-      } while (ids.count(edge.id));
+      edge.id = edge.source + "->" + edge.target;
+      for (int n = 2; ids.count(edge.id); ++n) edge.id = edge.source + "->" + edge.target + "#" + std::to_string(n);
     }
     canvas.edges.push_back(std::move(edge));
     ++stats.edgesAdded;

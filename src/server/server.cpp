@@ -202,9 +202,16 @@ void setRateHeaders(Response& res, const auth::Decision& d) {
   if (!d.allowed) res.set(http::field::retry_after, std::to_string(d.retryAfterSeconds()));
 }
 
+// "40 s", "12 min", "8 h": how long a person should wait, rounded up.
+std::string waitText(std::int64_t seconds) {
+  if (seconds < 120) return std::to_string(seconds) + " s";
+  if (seconds < 2 * 3600) return std::to_string((seconds + 59) / 60) + " min";
+  return std::to_string((seconds + 3599) / 3600) + " h";
+}
+
 Response tooManyRequests(const Request& req, const auth::Decision& d, const std::string& what) {
   Response res = errorResponse(http::status::too_many_requests, "rate_limited",
-                               what + "; try again in " + std::to_string(d.retryAfterSeconds()) + " s", req);
+                               what + "; try again in " + waitText(d.retryAfterSeconds()), req);
   setRateHeaders(res, d);
   return res;
 }
@@ -992,7 +999,7 @@ class Server::Impl final : public ws::Handler {
                                  auth::Limit{*l.designRunsPerDay, std::chrono::hours(24), *l.designRunsPerDay});
         if (daily->allowed) return {};
         return fail(ErrorCode::kTooSoon, "the " + l.name + " tier allows " + std::to_string(*l.designRunsPerDay) +
-                                             " design runs a day");
+                                             (*l.designRunsPerDay == 1 ? " design run" : " design runs") + " a day");
       };
     }
     auto started = manager_.start(*parsed);

@@ -126,7 +126,7 @@ export class ApiError extends Error {
     let text = this.message || `The server answered ${this.status}`;
     if (this.status === 429) {
       const wait = this.waitSeconds;
-      text = text.replace(/;?\s*try again in \d+ ?s\.?$/i, '');
+      text = text.replace(/;?\s*try again in \d+ ?(s|min|h)\.?$/i, '');
       if (wait !== undefined) {
         const at = wait >= 120 ? ` (at ${new Date(Date.now() + wait * 1000).toLocaleTimeString('en', { hour: '2-digit', minute: '2-digit' })})` : '';
         text += `. Try again in ${humanDuration(wait)}${at}.`;
