@@ -194,9 +194,12 @@ bool tokenChar(char c) {
          c == '/' || c == '=' || c == '%';
 }
 
-// Replaces the token after each case-insensitive `marker` (skipping the
-// separators in `skip`).
-std::string redactAfter(std::string text, std::string_view marker, std::string_view skip) {
+// Replaces the token after each case-insensitive `marker`, skipping the
+// separators in `skip`; with `assignment`, only when those include ':' or '='
+// ("api-key: x", not "the api-key header"); with `scheme`, an auth scheme word
+// ("Bearer x") is skipped too.
+std::string redactAfter(std::string text, std::string_view marker, std::string_view skip, bool assignment = false,
+                        bool scheme = false) {
   std::size_t from = 0;
   while (from < text.size()) {
     std::size_t at = std::string::npos;
@@ -208,10 +211,19 @@ std::string redactAfter(std::string text, std::string_view marker, std::string_v
     }
     if (at == std::string::npos) break;
     std::size_t start = at + marker.size();
-    while (start < text.size() && skip.find(text[start]) != std::string_view::npos) ++start;
+    bool assigned = false;
+    while (start < text.size() && skip.find(text[start]) != std::string_view::npos) {
+      assigned = assigned || text[start] == ':' || text[start] == '=';
+      ++start;
+    }
     std::size_t end = start;
     while (end < text.size() && tokenChar(text[end])) ++end;
-    if (end > start && text.compare(start, end - start, kRedacted) != 0) {
+    if (scheme && end < text.size() && text[end] == ' ' && end + 1 < text.size() &&
+        !std::isspace(static_cast<unsigned char>(text[end + 1]))) {
+      start = end + 1;  // "Authorization: Bearer <token>": the token, not the scheme
+      for (end = start; end < text.size() && tokenChar(text[end]);) ++end;
+    }
+    if (end > start && (assigned || !assignment) && text.compare(start, end - start, kRedacted) != 0) {
       text.replace(start, end - start, kRedacted);
       end = start + kRedacted.size();
     }
@@ -229,10 +241,10 @@ std::string redact(std::string_view input, std::string_view secret) {
       text.replace(at, secret.size(), kRedacted);
   }
   text = redactAfter(std::move(text), "bearer ", " ");
-  text = redactAfter(std::move(text), "x-goog-api-key", ": =\"'");
-  text = redactAfter(std::move(text), "api-key", ": =\"'");
-  text = redactAfter(std::move(text), "api_key", ": =\"'");
-  text = redactAfter(std::move(text), "authorization:", " ");
+  text = redactAfter(std::move(text), "x-goog-api-key", ": =\"'", true);
+  text = redactAfter(std::move(text), "api-key", ": =\"'", true);
+  text = redactAfter(std::move(text), "api_key", ": =\"'", true);
+  text = redactAfter(std::move(text), "authorization:", " ", false, true);
   text = redactAfter(std::move(text), "?key=", "");
   text = redactAfter(std::move(text), "&key=", "");
   return text;

@@ -194,8 +194,13 @@ Result<ChatResult> GeminiProvider::complete(const ChatRequest& request) {
     if (response.error().code == ErrorCode::kConflict) return cancelledError(provider);
     return tl::unexpected(detail::transportError(provider, response.error(), options_.apiKey));
   }
-  if (response->status < 200 || response->status >= 300)
-    return tl::unexpected(detail::httpError(provider, *response, request, clock_, options_.apiKey));
+  if (response->status < 200 || response->status >= 300) {
+    Error e = detail::httpError(provider, *response, request, clock_, options_.apiKey);
+    // Gemini answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+    if (response->status == 400 && response->body.find("API_KEY_INVALID") != std::string::npos)
+      e.code = ErrorCode::kUnauthenticated;
+    return tl::unexpected(std::move(e));
+  }
 
   if (!stream) {
     boost::system::error_code ec;

@@ -63,7 +63,8 @@ CircuitBreaker::CircuitBreaker(Options options, const Clock& clock, LogSink log,
 
 bool CircuitBreaker::allow() {
   std::lock_guard lock(mutex_);
-  if (state_ == State::kOpen && clock_.now() - openedAt_ >= options_.coolDown) moveTo(State::kHalfOpen);
+  if (state_ == State::kOpen && clock_.now() - openedAt_ >= options_.coolDown)
+    moveTo(State::kHalfOpen, "cool-down over, one probe goes through");
   switch (state_) {
     case State::kClosed: return true;
     case State::kOpen: return false;
@@ -79,7 +80,7 @@ void CircuitBreaker::recordSuccess() {
   std::lock_guard lock(mutex_);
   failures_ = 0;
   probeInFlight_ = false;
-  if (state_ != State::kClosed) moveTo(State::kClosed);
+  if (state_ != State::kClosed) moveTo(State::kClosed, "the probe succeeded");
 }
 
 void CircuitBreaker::recordFailure() {
@@ -88,10 +89,10 @@ void CircuitBreaker::recordFailure() {
   if (state_ == State::kHalfOpen) {
     probeInFlight_ = false;
     openedAt_ = clock_.now();
-    moveTo(State::kOpen);
+    moveTo(State::kOpen, "the probe failed");
   } else if (state_ == State::kClosed && failures_ >= options_.failureThreshold) {
     openedAt_ = clock_.now();
-    moveTo(State::kOpen);
+    moveTo(State::kOpen, std::to_string(failures_) + " consecutive failures");
   }
 }
 
@@ -117,13 +118,10 @@ std::optional<Clock::TimePoint> CircuitBreaker::reopensAt() const {
   return openedAt_ + options_.coolDown;
 }
 
-void CircuitBreaker::moveTo(State next) {
+void CircuitBreaker::moveTo(State next, const std::string& why) {
   const State previous = state_;
   state_ = next;
-  if (log_) {
-    log_(name_ + ": circuit " + stateName(previous) + " -> " + stateName(next) + " after " +
-         std::to_string(failures_) + " consecutive failure" + (failures_ == 1 ? "" : "s"));
-  }
+  if (log_) log_(name_ + ": circuit " + stateName(previous) + " -> " + stateName(next) + ": " + why);
 }
 
 ResilientProvider::ResilientProvider(std::unique_ptr<LlmProvider> inner, Options options, Clock& clock)

@@ -85,7 +85,7 @@ class CircuitBreaker {
   std::optional<Clock::TimePoint> reopensAt() const;
 
  private:
-  void moveTo(State next);  // requires mutex_
+  void moveTo(State next, const std::string& why);  // requires mutex_
 
   const Options options_;
   const Clock& clock_;
