@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -85,7 +86,7 @@ FakeHttpServer::FakeHttpServer() {
 }
 
 FakeHttpServer::~FakeHttpServer() {
-  std::vector<std::thread> threads;
+  std::vector<Connection> threads;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -98,13 +99,18 @@ FakeHttpServer::~FakeHttpServer() {
     std::lock_guard lock(mutex_);
     threads.swap(connections_);
   }
-  for (auto& t : threads) t.join();
+  for (auto& c : threads) c.thread.join();
   ::close(listenFd_);
 }
 
 void FakeHttpServer::enqueue(ScriptedResponse response) {
   std::lock_guard lock(mutex_);
   queue_.push_back(std::move(response));
+}
+
+void FakeHttpServer::setDefault(ScriptedResponse response) {
+  std::lock_guard lock(mutex_);
+  default_ = std::move(response);
 }
 
 std::vector<RecordedRequest> FakeHttpServer::requests() const {
@@ -136,9 +142,21 @@ void FakeHttpServer::acceptLoop() {
     if (ready <= 0) continue;
     const int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    std::lock_guard lock(mutex_);
-    openFds_.push_back(fd);
-    connections_.emplace_back([this, fd] { serve(fd); });
+    std::vector<Connection> finished;
+    {
+      std::lock_guard lock(mutex_);
+      auto done = std::partition(connections_.begin(), connections_.end(), [](const Connection& c) { return !*c.done; });
+      std::move(done, connections_.end(), std::back_inserter(finished));
+      connections_.erase(done, connections_.end());
+      openFds_.push_back(fd);
+      auto flag = std::make_shared<std::atomic<bool>>(false);
+      connections_.push_back(Connection{std::thread([this, fd, flag] {
+                                          serve(fd);
+                                          *flag = true;
+                                        }),
+                                        flag});
+    }
+    for (auto& c : finished) c.thread.join();
   }
 }
 
@@ -180,8 +198,10 @@ void FakeHttpServer::serve(int fd) {
     if (headEnd != std::string::npos) {
       request.body = data.substr(headEnd + 4, contentLength);
       request.raw = data;
-      requests_.push_back(request);
-      if (queue_.empty()) {
+      if (!default_) requests_.push_back(request);  // a benchmark's server keeps no record
+      if (queue_.empty() && default_) {
+        response = *default_;
+      } else if (queue_.empty()) {
         response = ScriptedResponse::json(500, R"({"error":{"message":"no scripted response left"}})");
       } else {
         response = std::move(queue_.front());

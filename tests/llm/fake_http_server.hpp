@@ -5,11 +5,14 @@
 // or chunked with chunks the test controls, optionally cut mid-stream or held
 // open until release(), and records every request it reads.
 
+#include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -54,6 +57,8 @@ class FakeHttpServer {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
   void enqueue(ScriptedResponse response);
+  // Served when the queue is empty (instead of a 500): for benchmarks.
+  void setDefault(ScriptedResponse response);
   std::vector<RecordedRequest> requests() const;
   // Lets held responses finish (they are cut).
   void release();
@@ -70,8 +75,13 @@ class FakeHttpServer {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::deque<ScriptedResponse> queue_;       // guarded by mutex_
+  std::optional<ScriptedResponse> default_;  // guarded by mutex_
   std::vector<RecordedRequest> requests_;    // guarded by mutex_
-  std::vector<std::thread> connections_;     // guarded by mutex_
+  struct Connection {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Connection> connections_;      // guarded by mutex_; finished ones joined on the next accept
   std::vector<int> openFds_;                 // guarded by mutex_
   bool released_ = false;                    // guarded by mutex_
   bool stopping_ = false;                    // guarded by mutex_
