@@ -250,6 +250,14 @@ std::string redact(std::string_view input, std::string_view secret) {
   return text;
 }
 
+js::object fallbackFields(Stage stage, const ProviderConfig& config, const Error& error) {
+  return js::object{{"stage", stageName(stage)},
+                    {"provider", providerKindName(config.kind)},
+                    {"model", config.model},
+                    {"failure", failureName(classify(error))},
+                    {"reason", redact(error.message, "")}};
+}
+
 EnvReader processEnv() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

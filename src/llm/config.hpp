@@ -44,9 +44,9 @@ struct ProviderConfig {
   std::string apiKeyEnv;  // empty: OPENAI_API_KEY / GEMINI_API_KEY
   // Fail instead of falling back to builtin when the provider is unavailable.
   bool strict = false;
-  // A key is required (the default for the public endpoints). Local servers
-  // (llama.cpp, vLLM, Ollama) need none: false when a url is given and the
-  // key variable is unset.
+  // Whether makeProvider() refuses to go on without a key. Only with no url
+  // (the public endpoints): with a url given (llama.cpp, vLLM, Ollama, a
+  // proxy) the key is sent when its variable is set and left out otherwise.
   bool requireKey = true;
   std::chrono::milliseconds timeout{120'000};  // per attempt
   RetryPolicy retry;
@@ -104,6 +104,11 @@ class PriceTable {
 // redacts only those patterns. Secrets shorter than 4 characters are still
 // replaced (never skipped).
 std::string redact(std::string_view text, std::string_view secret);
+
+// The fields for the event a stage publishes when it falls back to builtin
+// (see shouldFallBack): {"stage", "provider", "model", "failure", "reason"},
+// the reason being the error's message, redacted. Never the key.
+boost::json::object fallbackFields(Stage stage, const ProviderConfig& config, const Error& error);
 
 // Reads an environment variable; tests pass their own.
 using EnvReader = std::function<std::optional<std::string>(const std::string& name)>;

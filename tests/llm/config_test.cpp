@@ -150,6 +150,17 @@ TEST(Config, TheKeyIsNeverInDescriptionsErrorsOrLogs) {
   for (const auto& r : server.requests()) EXPECT_NE(r.raw.find(kTestKey), std::string::npos);
 }
 
+TEST(Config, FallbackFieldsSayWhy) {
+  ProviderConfig c;
+  c.kind = ProviderKind::kOpenAi;
+  c.model = "gpt-4o-mini";
+  const Error e{ErrorCode::kIo, "openai unavailable: 4 attempts failed; last error: openai: HTTP 503: overloaded"};
+  EXPECT_TRUE(shouldFallBack(e, false));
+  EXPECT_EQ(js::value(fallbackFields(Stage::kPlan, c, e)), js::parse(R"({"stage":"plan","provider":"openai",
+      "model":"gpt-4o-mini","failure":"unavailable",
+      "reason":"openai unavailable: 4 attempts failed; last error: openai: HTTP 503: overloaded"})"));
+}
+
 TEST(Prices, LoadsTheShippedTableAndPricesUsage) {
   auto table = PriceTable::load(std::string(YOUMEYOU_SOURCE_DATA_DIR) + "/llm/models.json");
   ASSERT_TRUE(table) << table.error().message;
