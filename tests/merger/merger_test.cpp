@@ -240,7 +240,9 @@ TEST(ReplaceComponent, ScalesTheSpecAuthService) {
     if (e.id.empty()) continue;
     EXPECT_TRUE(e.id == "e2" || e.id == "e5" || e.id == "e7") << e.id;
   }
-  EXPECT_TRUE(std::any_of(c.edges.begin(), c.edges.end(), [](const CanvasEdge& e) { return e.id == "e10"; }));
+  // Added edges are named by their ends, as taskCompleted's canvasUpdate names them.
+  EXPECT_TRUE(std::any_of(c.edges.begin(), c.edges.end(),
+                          [](const CanvasEdge& e) { return e.id == "auth-service-lb->auth-service"; }));
 
   EXPECT_EQ(out.added, (std::vector<std::string>{"auth-service-lb", "auth-service-sessions", "users-db-replica-1",
                                                  "users-db-replica-2", "monitoring"}));
