@@ -534,13 +534,28 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
   boost::json::value summary = record->summary;
   boost::json::value modifications = record->modifications;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto it = running_.find(id);
+    if (it != running_.end() && it->second->design->execution().finished() &&
+        !it->second->design->execution().suspended()) {
+      // Its summary is out and finish() is storing the final record (the
+      // project's new canvas version with it): answer with that record.
+      settled_.wait_for(lock, std::chrono::seconds(5), [&] { return running_.find(id) == running_.end(); });
+      it = running_.find(id);
+      if (it == running_.end()) {
+        auto final = store_.getExecution(id);
+        if (!final) return tl::unexpected(final.error());
+        record = std::move(final);
+        status = std::string(store::executionStatusName(record->status));
+        summary = record->summary;
+        modifications = record->modifications;
+      }
+    }
     if (it != running_.end()) {
       live = true;
       const auto& ex = it->second->design->execution();
       modifications = executor::toJson(ex.modifications());
-      if (ex.finished() && !ex.suspended()) {  // summary published; the store is being updated
+      if (ex.finished() && !ex.suspended()) {  // still being stored after 5 s: what the execution knows
         const auto& s = ex.summary();
         status = s.success ? "completed" : s.cancelled ? "cancelled" : "failed";
         auto fields = toJsonFields(s);
