@@ -144,8 +144,10 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
 
   if (r.maxConcurrent > 0) {
     std::lock_guard lock(mutex_);
-    const auto mine = static_cast<std::size_t>(std::count_if(
-        running_.begin(), running_.end(), [&](const auto& entry) { return entry.second->owner == r.tenant; }));
+    // A run whose summary is out no longer counts, though finish() may still be storing it.
+    const auto mine = static_cast<std::size_t>(std::count_if(running_.begin(), running_.end(), [&](const auto& entry) {
+      return entry.second->owner == r.tenant && !entry.second->design->execution().finished();
+    }));
     if (mine >= r.maxConcurrent) {
       return fail(ErrorCode::kTooSoon, "you have " + std::to_string(mine) + " design" + (mine == 1 ? "" : "s") +
                                            " running; your tier allows " + std::to_string(r.maxConcurrent) +
