@@ -165,6 +165,11 @@ class RedisLimiterTest : public ::testing::Test {
     o.port = server_.port();
     o.keyPrefix = "test:rl:";
     o.instanceCount = 2;
+    // Generous: these tests are about decisions, not the budget (the tests of
+    // a hung Redis set their own), and a sanitizer build on a loaded machine
+    // can take more than the default 5 ms.
+    o.commandTimeout = std::chrono::milliseconds(500);
+    o.connectTimeout = std::chrono::milliseconds(1000);
     return o;
   }
   std::unique_ptr<RedisLimiter> make(RedisLimiterOptions o) {
