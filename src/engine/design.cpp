@@ -115,7 +115,14 @@ void Design::start() {
                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
                            {"tasks", toJson(planned_.plan)}};
   if (provenance_.fromModel) plan["repaired"] = provenance_.repaired;
-  if (provenance_.usage) plan["llm"] = *provenance_.usage;
+  if (const auto& u = provenance_.usage) {
+    boost::json::object usage{{"model", u->model},
+                              {"calls", u->calls},
+                              {"promptTokens", u->promptTokens},
+                              {"completionTokens", u->completionTokens}};
+    if (u->costUsd) usage["costUsd"] = *u->costUsd;
+    plan["llm"] = std::move(usage);
+  }
   publish("planGenerated", std::move(plan));
   for (const auto& [type, fields] : preludeEvents_) {
     if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
@@ -127,6 +134,7 @@ void Design::start() {
   exec.simulateLatency = options_.simulateLatency;
   exec.observer = options_.observer;
   exec.modification = options_.modification;
+  if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
   execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), engine_->agents(), assembler_,
                                                      *clock_, *sink_, std::move(exec));
   execution_->start();
@@ -136,14 +144,8 @@ Result<void> Design::planWithLlm(const Engine& engine, std::string_view request,
   const auto kind = llm::providerKindName(stage.config.kind);
   auto r = planWithModel(stage, engine, analysis_, request);
   if (r.calls > 0) {
-    boost::json::object usage{{"stage", llm::stageName(llm::Stage::kPlan)},
-                              {"provider", kind},
-                              {"model", r.model},
-                              {"calls", r.calls},
-                              {"promptTokens", r.usage.promptTokens},
-                              {"completionTokens", r.usage.completionTokens}};
-    if (r.costUsd) usage["costUsd"] = *r.costUsd;
-    provenance_.usage = std::move(usage);
+    provenance_.usage = LlmStageUsage{llm::stageName(llm::Stage::kPlan), kind, r.model, r.calls,
+                                      r.usage.promptTokens, r.usage.completionTokens, r.costUsd};
   }
   if (r.plan) {
     planned_.plan = std::move(*r.plan);
@@ -159,7 +161,7 @@ Result<void> Design::planWithLlm(const Engine& engine, std::string_view request,
   const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
   if (!fallBack) {
     return fail(error.code, std::string("the plan stage's provider (") + kind + ") gave no usable plan" +
-                    (stage.config.strict ? " and --llm-strict forbids falling back to builtin" : "") + ": " +
+                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") + ": " +
                     llm::redact(error.message, {}));
   }
   provenance_.fallback = llm::fallbackFields(llm::Stage::kPlan, stage.config, error);

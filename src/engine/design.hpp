@@ -38,8 +38,8 @@ struct PlanProvenance {
   bool fromModel = false;
   bool repaired = false;
   std::optional<boost::json::object> fallback;  // llmFallback's fields
-  // Set whenever the model was asked: {promptTokens, completionTokens, costUsd?, model, calls}.
-  std::optional<boost::json::object> usage;
+  // Set whenever the model was asked; also in the execution's summary.
+  std::optional<LlmStageUsage> usage;
 };
 
 // What a design needs to continue after a restart: its stored plan and

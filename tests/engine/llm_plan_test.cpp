@@ -135,6 +135,14 @@ TEST_F(LlmPlanTest, AValidModelPlanIsUsed) {
   EXPECT_EQ(usage.at("completionTokens"), 500);
   // gpt-4o-mini: 0.15 and 0.60 USD per million tokens.
   EXPECT_NEAR(usage.at("costUsd").to_number<double>(), 1000 * 0.15e-6 + 500 * 0.60e-6, 1e-12);
+  // The summary carries the same usage.
+  const Event* summary = find(sink_.events, "executionSummary");
+  ASSERT_NE(summary, nullptr);
+  const auto& llm = summary->fields.at("llm").as_object();
+  EXPECT_EQ(llm.at("promptTokens"), 1000);
+  EXPECT_EQ(llm.at("completionTokens"), 500);
+  EXPECT_NEAR(llm.at("costUsd").to_number<double>(), 1000 * 0.15e-6 + 500 * 0.60e-6, 1e-12);
+  EXPECT_EQ(llm.at("stages").at(0).at("stage"), "plan");
 
   // The request: system prompt, then the request, the intent frame and the canvas; the schema's agents.
   const auto requests = provider.requests();
@@ -162,6 +170,7 @@ TEST_F(LlmPlanTest, BuiltinWithoutAProviderSaysSo) {
   EXPECT_EQ(plan->fields.at("planner"), "builtin");
   EXPECT_FALSE(plan->fields.contains("repaired"));
   EXPECT_FALSE(plan->fields.contains("llm"));
+  EXPECT_FALSE(find(sink_.events, "executionSummary")->fields.contains("llm"));
 }
 
 TEST_F(LlmPlanTest, APlanWithACycleIsRepairedByOneFollowUpNamingTheCycle) {
@@ -221,7 +230,7 @@ TEST_F(LlmPlanTest, StrictModeFailsWithAClearError) {
   auto design = prepare(stage(provider, /*strict=*/true));
   ASSERT_FALSE(design);
   EXPECT_EQ(design.error().code, ErrorCode::kIo);
-  EXPECT_NE(design.error().message.find("--llm-strict"), std::string::npos) << design.error().message;
+  EXPECT_NE(design.error().message.find("strict mode (--llm-strict) forbids falling back to builtin"), std::string::npos) << design.error().message;
   EXPECT_NE(design.error().message.find("connection refused"), std::string::npos) << design.error().message;
   EXPECT_TRUE(sink_.events.empty());
 }
