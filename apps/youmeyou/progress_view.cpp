@@ -41,7 +41,7 @@ void JsonLinesView::publish(const Event& event) {
 ProgressView::ProgressView(std::ostream& out, const Plan& plan, bool live) : out_(out), live_(live) {
   for (const auto& t : plan.tasks) {
     index_[t.id] = rows_.size();
-    rows_.push_back(Row{t.id, t.name, t.agent});
+    rows_.push_back(Row{t.id, t.name, t.agent, "pending", ""});
   }
 }
 
