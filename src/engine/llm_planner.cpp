@@ -88,7 +88,9 @@ boost::json::value planAnswerSchema(const std::vector<std::string>& agents) {
   };
   return boost::json::object{
       {"type", "object"},
-      {"properties", {{"tasks", {{"type", "array"}, {"minItems", 1}, {"maxItems", 200}, {"items", std::move(task)}}}}},
+      // No minItems/maxItems: not every provider's strict mode takes them; the
+      // plan validation reports an empty or oversized plan for the repair.
+      {"properties", {{"tasks", {{"type", "array"}, {"items", std::move(task)}}}}},
       {"required", namesOf({"tasks"})},
       {"additionalProperties", false},
   };

@@ -35,7 +35,8 @@ struct LlmPlanStage {
 std::vector<std::string> plannableAgents(const executor::AgentRegistry& agents);
 
 // The JSON schema of the answer: {"tasks": [...]} with exactly the spec's
-// task fields, the type/isolation enums and `agents` as the agent enum.
+// task fields (all required, nothing else: OpenAI's strict mode), the
+// type/isolation enums and `agents` as the agent enum.
 boost::json::value planAnswerSchema(const std::vector<std::string>& agents);
 
 // The request: a system prompt (the task fields, agents, rules), then the

@@ -214,6 +214,16 @@ TEST_F(LlmPlanTest, AnInvalidPlanTwiceFallsBackToBuiltinWithAnEvent) {
   EXPECT_EQ(provider.requests().size(), 2u);
 }
 
+TEST_F(LlmPlanTest, AnEmptyPlanOrUnknownFieldsAreProblemsToRepair) {
+  EXPECT_EQ(modelPlanProblems(js::parse(R"({"tasks": []})"), engine_->agents()),
+            (std::vector<std::string>{"plan has no tasks"}));
+  EXPECT_EQ(modelPlanProblems(js::parse(R"({"plan": []})"), engine_->agents()),
+            (std::vector<std::string>{"$.tasks: required field is missing"}));
+  EXPECT_TRUE(modelPlanProblems(js::parse(modelPlan()), engine_->agents()).empty());
+  // Every known agent is registered, so the schema offers them all.
+  EXPECT_EQ(plannableAgents(engine_->agents()).size(), knownAgents().size());
+}
+
 TEST_F(LlmPlanTest, AnUnavailableProviderFallsBack) {
   ScriptedProvider provider("openai");
   provider.pushError(ErrorCode::kIo, "openai unavailable: connection refused");
