@@ -163,7 +163,8 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
   // 1000 x 0.15 + 2000 x 0.60 USD per million tokens.
   EXPECT_NE(r.out.find("llm plan: 1000 prompt + 2000 completion tokens, $0.001350 (gpt-4o-mini)"), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("2 tasks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("plan: 2 tasks, DYNAMIC route (llm-dag), critical path 40 s, by openai\n"), std::string::npos)
+      << r.out;
   EXPECT_EQ(r.out.find(key), std::string::npos);
   EXPECT_EQ(r.err.find(key), std::string::npos);
   ASSERT_EQ(server.requests().size(), 1u);
