@@ -635,6 +635,12 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
       << (o.memory ? std::string("in memory") : (std::filesystem::path(o.data) / "youmeyou.db").string())
       << "; accounts " << (*authStack ? "on" : "off: single user") << "). Ctrl-C stops it." << std::endl;
+  if (const auto& plan = (*llmSetup)->stage; plan.provider) {
+    out << "Plans come from " << llm::providerKindName(plan.config.kind) << " (" << plan.config.model << ", "
+        << plan.config.effectiveUrl() << ")"
+        << (plan.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
+        << std::endl;
+  }
   if (!env.handleSignals) return kOk;  // tests start the server themselves
   int signal = 0;
   sigwait(&signals, &signal);

@@ -342,6 +342,20 @@ TEST(Cli, ServeTurnsAccountsOnUnlessOnLoopback) {
   EXPECT_NE(refused.err.find("secret"), std::string::npos) << refused.err;
 }
 
+TEST(Cli, ServeTakesTheModelForPlans) {
+  auto gemini = run({"serve", "--port", "0", "--memory", "--llm", "gemini", "--llm-url", "http://127.0.0.1:9",
+                     "--llm-model", "gemini-2.5-flash", "--llm-strict"});
+  ASSERT_EQ(gemini.code, 0) << gemini.err;
+  EXPECT_NE(gemini.out.find("Plans come from gemini (gemini-2.5-flash, http://127.0.0.1:9); no builtin fallback"),
+            std::string::npos)
+      << gemini.out;
+  auto builtin = run({"serve", "--port", "0", "--memory"});
+  EXPECT_EQ(builtin.out.find("Plans come from"), std::string::npos) << builtin.out;
+  auto noModel = run({"serve", "--port", "0", "--memory", "--llm", "openai", "--llm-url", "http://127.0.0.1:9"});
+  EXPECT_EQ(noModel.code, 2);
+  EXPECT_NE(noModel.err.find("model"), std::string::npos) << noModel.err;
+}
+
 TEST(Cli, HelpListsTheCommands) {
   auto r = run({"--help"});
   EXPECT_EQ(r.code, 0);
