@@ -29,6 +29,8 @@
 #include "engine/engine.hpp"
 #include "progress_view.hpp"
 #include "intent/classifier.hpp"
+#include "llm/config.hpp"
+#include "llm/http_transport.hpp"
 #include "model/json_io.hpp"
 #include "planner/validation.hpp"
 
@@ -80,6 +82,11 @@ struct Options {
   std::string jwtSecretFile;  // empty: created under --data (or per process with --memory)
   int instances = 1;
   std::string token;  // for `cache` against a server with auth on
+  std::string llm = "builtin";  // builtin | openai | gemini: the plan stage's provider
+  std::string llmUrl;
+  std::string llmModel;
+  bool llmStrict = false;
+  std::string llmConfig;  // a JSON file per stage (llm::LlmConfig::fromJson)
 };
 
 int error(std::ostream& err, const std::string& message, int code = kBadInput) {
@@ -305,6 +312,7 @@ Result<std::size_t> writeOutputs(const std::filesystem::path& dir, const Design&
   summary["intent"] = toJson(design.analysis().frame);
   summary["route"] = routeName(design.planned().route);
   summary["approach"] = design.planned().approach;
+  summary["planner"] = design.provenance().planner;
   boost::json::array tasks;
   for (const auto& t : ex.snapshot()) {
     boost::json::object o{{"id", t.task.id}, {"status", executor::taskStatusName(t.status)}};
@@ -328,6 +336,73 @@ Result<std::size_t> writeOutputs(const std::filesystem::path& dir, const Design&
     if (auto ok = writeFile(dir / "files" / f.path, f.content); !ok) return tl::unexpected(ok.error());
   }
   return assembly.files.size();
+}
+
+// The plan stage's model for `design` and `serve`, created once per process
+// (its circuit breaker persists across designs). The key is read from the
+// environment by makeProvider() and held only by the provider.
+struct LlmSetup {
+  llm::LlmConfig config;
+  std::unique_ptr<llm::CurlTransport> transport;
+  std::unique_ptr<llm::LlmProvider> plan;
+  std::optional<llm::PriceTable> prices;
+  LlmPlanStage stage;  // no provider: builtin
+};
+
+Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& err) {
+  auto setup = std::make_unique<LlmSetup>();
+  if (!o.llmConfig.empty()) {
+    auto value = json::parseFile(o.llmConfig, "--llm-config");
+    if (!value) return tl::unexpected(value.error());
+    auto config = llm::LlmConfig::fromJson(*value);
+    if (!config) return fail(config.error().code, "--llm-config " + o.llmConfig + ": " + config.error().message);
+    setup->config = std::move(*config);
+  } else {
+    auto kind = llm::parseProviderKind(o.llm);
+    if (!kind) return fail(ErrorCode::kInvalidArgument, "--llm: " + kind.error().message);
+    llm::ProviderConfig config;
+    config.kind = *kind;
+    config.url = o.llmUrl;
+    config.model = o.llmModel;
+    setup->config = llm::LlmConfig::allStages(config);
+  }
+  if (o.llmStrict) setup->config.plan.strict = true;
+  std::string builtinStages;
+  for (auto stage : {llm::Stage::kIntent, llm::Stage::kAgents}) {
+    if (setup->config.forStage(stage).kind != llm::ProviderKind::kBuiltin) {
+      builtinStages += (builtinStages.empty() ? "" : " and ") + std::string(llm::stageName(stage));
+    }
+  }
+  if (!builtinStages.empty()) {
+    err << "youmeyou: note: only the plan stage uses the model so far; " << builtinStages << " run builtin\n";
+  }
+  const auto& plan = setup->config.plan;
+  if (plan.kind == llm::ProviderKind::kBuiltin) return setup;
+  static SystemClock clock;  // outlives every provider
+  setup->transport = std::make_unique<llm::CurlTransport>();
+  auto provider = llm::makeProvider(plan, *setup->transport, clock, llm::processEnv(),
+                                    [&err](std::string_view line) { err << "youmeyou: llm: " << line << "\n"; });
+  if (!provider) return tl::unexpected(provider.error());
+  setup->plan = std::move(*provider);
+  if (auto prices = llm::PriceTable::load(dataDirOf(o) / "llm" / "models.json")) {
+    setup->prices = std::move(*prices);
+  } else {
+    err << "youmeyou: note: no prices (" << prices.error().message << "); costs are not reported\n";
+  }
+  setup->stage.provider = setup->plan.get();
+  setup->stage.config = plan;
+  setup->stage.prices = setup->prices ? &*setup->prices : nullptr;
+  return setup;
+}
+
+// "llm plan: 412 prompt + 87 completion tokens, $0.000114 (gpt-4o-mini)".
+std::string llmUsageLine(const LlmStageUsage& usage) {
+  std::ostringstream line;
+  line << "llm " << usage.stage << ": " << usage.promptTokens << " prompt + " << usage.completionTokens
+       << " completion tokens";
+  if (usage.costUsd) line << ", $" << std::fixed << std::setprecision(6) << *usage.costUsd;
+  line << " (" << usage.model << ")";
+  return line.str();
 }
 
 // Cancels the design on SIGINT/SIGTERM; stops quietly when the run ends.
@@ -359,6 +434,8 @@ class SignalWatcher {
 int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostream& err, const CliEnvironment& env) {
   auto l = loadInputs(o, in);
   if (!l) return error(err, l.error().message, exitFor(l.error()));
+  auto llmSetup = makeLlmSetup(o, err);
+  if (!llmSetup) return error(err, llmSetup.error().message, exitFor(llmSetup.error()));
   SystemClock clock;
   // The view needs the plan, which prepare() makes; events only flow after start().
   struct ForwardingSink final : executor::EventSink {
@@ -369,6 +446,7 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
   options.simulateLatency = o.simulateLatency;
   options.parallel = o.parallel;
   options.staticThreshold = o.threshold;
+  options.llmPlan = (*llmSetup)->stage;
   auto design = Design::prepare(*l->engine, l->request, l->canvas, splitList(o.stack), options, clock, sink);
   if (!design) return error(err, design.error().message, exitFor(design.error()));
   std::unique_ptr<executor::EventSink> view;
@@ -401,6 +479,7 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
            << " connections added, " << summary.codeGeneration.filesGenerated << " files ("
            << summary.codeGeneration.linesOfCode << " lines)\n";
     for (const auto& f : summary.failures) report << "  " << f.taskId << " (" << f.name << "): " << f.error << "\n";
+    for (const auto& usage : summary.llm) report << llmUsageLine(usage) << "\n";
   }
   return summary.success ? kOk : kFailed;
 }
@@ -537,11 +616,14 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   if (env.handleSignals) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto cache = openCache(o, **engine, err);
   if (!cache) return kFailed;
+  auto llmSetup = makeLlmSetup(o, err);
+  if (!llmSetup) return error(err, llmSetup.error().message, exitFor(llmSetup.error()));
   static SystemClock authClock;
   auto authStack = openAuth(o, *store, authClock, err);
   if (!authStack) return kFailed;
   server::ServerServices services;
   services.cache = cache->get();
+  services.llmPlan = (*llmSetup)->stage;
   if (*authStack) {
     services.auth = (*authStack)->service.get();
     services.limiter = (*authStack)->limiter.get();
@@ -553,6 +635,12 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
       << (o.memory ? std::string("in memory") : (std::filesystem::path(o.data) / "youmeyou.db").string())
       << "; accounts " << (*authStack ? "on" : "off: single user") << "). Ctrl-C stops it." << std::endl;
+  if (const auto& plan = (*llmSetup)->stage; plan.provider) {
+    out << "Plans come from " << llm::providerKindName(plan.config.kind) << " (" << plan.config.model << ", "
+        << plan.config.effectiveUrl() << ")"
+        << (plan.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
+        << std::endl;
+  }
   if (!env.handleSignals) return kOk;  // tests start the server themselves
   int signal = 0;
   sigwait(&signals, &signal);
@@ -652,7 +740,23 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->check(CLI::Range(0.0, 1.0))
       ->default_val(planner::kDefaultStaticThreshold);
 
+  auto addLlmOptions = [&](CLI::App* cmd) {
+    auto* kind = cmd->add_option("--llm", o.llm, "Who writes the plan: builtin (offline, deterministic), openai "
+                                                 "(any OpenAI-compatible server) or gemini")
+                     ->check(CLI::IsMember({"builtin", "openai", "gemini"}))
+                     ->capture_default_str();
+    cmd->add_option("--llm-url", o.llmUrl, "The provider's base URL (default: the provider's public endpoint)");
+    cmd->add_option("--llm-model", o.llmModel, "The model, e.g. gpt-4o-mini or gemini-2.5-flash");
+    cmd->add_flag("--llm-strict", o.llmStrict, "Fail instead of falling back to builtin when the model gives no plan");
+    cmd->add_option("--llm-config", o.llmConfig,
+                    "A JSON file choosing the provider per stage ({\"default\":{...},\"plan\":{...}}); "
+                    "keys come from the environment (OPENAI_API_KEY, GEMINI_API_KEY or apiKeyEnv)")
+        ->excludes(kind);
+  };
+  addLlmOptions(design);
+
   auto* serve = app.add_subcommand("serve", "Run the design service: HTTP API, WebSocket, SSE and long-poll streams");
+  addLlmOptions(serve);
   serve->add_option("--port", o.port, "Port to listen on (0 picks a free one)")->capture_default_str();
   serve->add_option("--bind", o.bind, "Address to listen on")->capture_default_str();
   serve->add_option("--data", o.data, "Directory for the SQLite database")->capture_default_str();

@@ -41,7 +41,7 @@ void JsonLinesView::publish(const Event& event) {
 ProgressView::ProgressView(std::ostream& out, const Plan& plan, bool live) : out_(out), live_(live) {
   for (const auto& t : plan.tasks) {
     index_[t.id] = rows_.size();
-    rows_.push_back(Row{t.id, t.name, t.agent});
+    rows_.push_back(Row{t.id, t.name, t.agent, "pending", ""});
   }
 }
 
@@ -89,9 +89,16 @@ void ProgressView::line(const Event& e) {
   } else if (e.type == "contextExtracted") {
     out_ << at << "  context: " << (f.at("isEmpty").as_bool() ? "empty canvas" : str(f, "components") + " components")
          << "\n";
+  } else if (e.type == "llmFallback") {
+    out_ << at << "  plan: " << str(f, "provider") << " (" << str(f, "model") << ") gave no plan, using the builtin one: "
+         << str(f, "reason") << "\n";
   } else if (e.type == "planGenerated") {
+    std::string by;
+    if (f.contains("repaired")) {
+      by = ", by " + str(f, "planner") + (f.at("repaired").as_bool() ? " (repaired once)" : "");
+    }
     out_ << at << "  plan: " << str(f, "taskCount") << " tasks, " << str(f, "route") << " route (" << str(f, "approach")
-         << "), critical path " << str(f, "criticalPath") << " s\n";
+         << "), critical path " << str(f, "criticalPath") << " s" << by << "\n";
   } else if (e.type == "executionStarted") {
     out_ << at << "  started " << str(f, "parallelTasks") << " task(s) in parallel\n";
   } else if (e.type == "taskStarted") {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "capacity/capacity.hpp"
+#include "llm/config.hpp"
 #include "planner/validation.hpp"
 
 namespace ymy::engine {
@@ -17,6 +18,9 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   auto planned = engine.plan(d->analysis_, request, options.staticThreshold);
   if (!planned) return tl::unexpected(planned.error());
   d->planned_ = std::move(*planned);
+  if (options.llmPlan.provider && d->planned_.route == Route::kDynamic) {
+    if (auto used = d->planWithLlm(engine, request, options.llmPlan); !used) return tl::unexpected(used.error());
+  }
   d->analyseScaling(engine, canvas);
   d->options_ = options;
   d->clock_ = &clock;
@@ -103,11 +107,23 @@ void Design::start() {
   for (const auto& [type, fields] : preludeEvents_) {
     if (type == "bottlenecksIdentified") publish(type.c_str(), fields);
   }
-  publish("planGenerated", {{"taskCount", planned_.plan.tasks.size()},
-                            {"route", routeName(planned_.route)},
-                            {"approach", planned_.approach},
-                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
-                            {"tasks", toJson(planned_.plan)}});
+  if (provenance_.fallback) publish("llmFallback", *provenance_.fallback);
+  boost::json::object plan{{"taskCount", planned_.plan.tasks.size()},
+                           {"route", routeName(planned_.route)},
+                           {"approach", planned_.approach},
+                           {"planner", provenance_.planner},
+                           {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
+                           {"tasks", toJson(planned_.plan)}};
+  if (provenance_.fromModel) plan["repaired"] = provenance_.repaired;
+  if (const auto& u = provenance_.usage) {
+    boost::json::object usage{{"model", u->model},
+                              {"calls", u->calls},
+                              {"promptTokens", u->promptTokens},
+                              {"completionTokens", u->completionTokens}};
+    if (u->costUsd) usage["costUsd"] = *u->costUsd;
+    plan["llm"] = std::move(usage);
+  }
+  publish("planGenerated", std::move(plan));
   for (const auto& [type, fields] : preludeEvents_) {
     if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
   }
@@ -118,9 +134,38 @@ void Design::start() {
   exec.simulateLatency = options_.simulateLatency;
   exec.observer = options_.observer;
   exec.modification = options_.modification;
+  if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
   execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), engine_->agents(), assembler_,
                                                      *clock_, *sink_, std::move(exec));
   execution_->start();
+}
+
+Result<void> Design::planWithLlm(const Engine& engine, std::string_view request, const LlmPlanStage& stage) {
+  const auto kind = llm::providerKindName(stage.config.kind);
+  auto r = planWithModel(stage, engine, analysis_, request);
+  if (r.calls > 0) {
+    provenance_.usage = LlmStageUsage{llm::stageName(llm::Stage::kPlan), kind, r.model, r.calls,
+                                      r.usage.promptTokens, r.usage.completionTokens, r.costUsd};
+  }
+  if (r.plan) {
+    planned_.plan = std::move(*r.plan);
+    planned_.approach = "llm-dag";
+    provenance_.planner = kind;
+    provenance_.fromModel = true;
+    provenance_.repaired = r.status == llm::RepairOutcome::Status::kRepaired;
+    return {};
+  }
+  const Error error = r.error ? *r.error : Error(ErrorCode::kInternal, "the plan stage gave no plan");
+  // A bad answer twice is not the provider's fault, so shouldFallBack() does
+  // not apply; strict still means "no builtin plan".
+  const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
+  if (!fallBack) {
+    return fail(error.code, std::string("the plan stage's provider (") + kind + ") gave no usable plan" +
+                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") + ": " +
+                    llm::redact(error.message, {}));
+  }
+  provenance_.fallback = llm::fallbackFields(llm::Stage::kPlan, stage.config, error);
+  return {};
 }
 
 void Design::analyseScaling(const Engine& engine, const std::optional<Canvas>& canvas) {

@@ -11,6 +11,7 @@
 
 #include "engine/assembler.hpp"
 #include "engine/engine.hpp"
+#include "engine/llm_planner.hpp"
 #include "executor/executor.hpp"
 
 namespace ymy::engine {
@@ -22,6 +23,23 @@ struct DesignOptions {
   double staticThreshold = planner::kDefaultStaticThreshold;
   executor::TaskObserver* observer = nullptr;  // told of each finished task before its event
   executor::ModificationPolicy modification;
+  // The plan stage's model. When it has a provider and the route is DYNAMIC,
+  // the plan comes from the model (see llm_planner.hpp). When the model
+  // cannot give a valid plan (provider unavailable, or still invalid after
+  // one repair) the builtin plan is used and an llmFallback event precedes
+  // planGenerated, unless config.strict: then prepare() fails saying why.
+  // A bad request or a cancelled call always fails.
+  LlmPlanStage llmPlan{};
+};
+
+// What the plan stage's model did, for planGenerated (and the summary).
+struct PlanProvenance {
+  std::string planner = "builtin";  // "builtin", "openai", "gemini"
+  bool fromModel = false;
+  bool repaired = false;
+  std::optional<boost::json::object> fallback;  // llmFallback's fields
+  // Set whenever the model was asked; also in the execution's summary.
+  std::optional<LlmStageUsage> usage;
 };
 
 // What a design needs to continue after a restart: its stored plan and
@@ -71,6 +89,7 @@ class Design {
 
   const Analysis& analysis() const { return analysis_; }
   const planner::PlanOutcome& planned() const { return planned_; }
+  const PlanProvenance& provenance() const { return provenance_; }
   const executor::Execution& execution() const { return *execution_; }
 
  private:
@@ -79,9 +98,12 @@ class Design {
   // The static path's component analysis and template variables, published
   // before the run (bottlenecksIdentified, scalingPlanGenerated).
   void analyseScaling(const Engine& engine, const std::optional<Canvas>& canvas);
+  // The DYNAMIC plan from the stage's model, or the fallback decision.
+  Result<void> planWithLlm(const Engine& engine, std::string_view request, const LlmPlanStage& stage);
 
   Analysis analysis_;
   planner::PlanOutcome planned_;
+  PlanProvenance provenance_;
   std::vector<std::pair<std::string, boost::json::object>> preludeEvents_;  // after planGenerated
   DesignOptions options_;
   const Engine* engine_ = nullptr;

@@ -517,6 +517,7 @@ void Execution::completeIfDoneLocked() {
   summary.canvasChanges = assembly_.canvasChanges;
   summary.codeGeneration = assembly_.codeGeneration;
   summary.nextSteps = assembly_.nextSteps;
+  summary.llm = options_.llmUsage;
   for (const auto& [id, records] : history_) summary.modifications += static_cast<int>(records.size());
   if (summary.modifications > 0) {
     for (std::size_t i = 0; i < tasks_.size(); ++i) {

@@ -139,6 +139,7 @@ struct ExecutorOptions {
   bool resumed = false;  // marks executionStarted with "resumed": true
   ModificationPolicy modification{};
   std::map<std::string, std::vector<ModificationRecord>> history{};  // modifications before a restart
+  std::vector<LlmStageUsage> llmUsage{};  // model calls made before the run, copied into the summary
 };
 
 struct TaskSnapshot {

@@ -33,6 +33,28 @@ boost::json::object toJsonFields(const ExecutionSummary& s) {
         {"regeneratedTasks", boost::json::array(s.regeneratedTasks.begin(), s.regeneratedTasks.end())},
         {"keptTasks", boost::json::array(s.keptTasks.begin(), s.keptTasks.end())}};
   }
+  if (!s.llm.empty()) {
+    std::int64_t prompt = 0, completion = 0;
+    std::optional<double> cost = 0.0;
+    boost::json::array stages;
+    for (const auto& u : s.llm) {
+      prompt += u.promptTokens;
+      completion += u.completionTokens;
+      cost = cost && u.costUsd ? std::optional<double>(*cost + *u.costUsd) : std::nullopt;
+      boost::json::object stage{{"stage", u.stage},
+                                {"provider", u.provider},
+                                {"model", u.model},
+                                {"calls", u.calls},
+                                {"promptTokens", u.promptTokens},
+                                {"completionTokens", u.completionTokens}};
+      if (u.costUsd) stage["costUsd"] = *u.costUsd;
+      stages.push_back(std::move(stage));
+    }
+    boost::json::object llm{{"promptTokens", prompt}, {"completionTokens", completion}, {"model", s.llm.front().model}};
+    if (cost) llm["costUsd"] = *cost;
+    llm["stages"] = std::move(stages);
+    out["llm"] = std::move(llm);
+  }
   if (s.tasksFailed || s.tasksSkipped || s.tasksCancelled || s.cancelled) {
     out["tasksFailed"] = s.tasksFailed;
     out["tasksSkipped"] = s.tasksSkipped;

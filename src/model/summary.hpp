@@ -5,6 +5,7 @@
 // plus what failed and why.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,17 @@ struct TaskFailure {
   std::string error;
 };
 
+// Tokens and cost of one stage's model calls (the plan stage's, so far).
+struct LlmStageUsage {
+  std::string stage;     // "plan"
+  std::string provider;  // "openai", "gemini"
+  std::string model;     // as the provider reported it
+  int calls = 0;
+  std::int64_t promptTokens = 0;
+  std::int64_t completionTokens = 0;
+  std::optional<double> costUsd;  // unset when the model is not in the price table
+};
+
 struct ExecutionSummary {
   std::int64_t totalTimeMs = 0;
   int tasksCompleted = 0;
@@ -49,6 +61,10 @@ struct ExecutionSummary {
   int modifications = 0;
   std::vector<std::string> regeneratedTasks;
   std::vector<std::string> keptTasks;
+  // Model calls made for this run; empty when everything ran builtin. In the
+  // JSON: "llm": {promptTokens, completionTokens, costUsd (when every stage is
+  // priced), model, stages: [...]}.
+  std::vector<LlmStageUsage> llm;
 };
 
 // Event fields of executionSummary (without the event envelope).

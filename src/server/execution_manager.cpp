@@ -90,13 +90,15 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 }  // namespace
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
-                                   executor::ModificationPolicy modification, cache::DesignCache* cache)
+                                   executor::ModificationPolicy modification, cache::DesignCache* cache,
+                                   engine::LlmPlanStage llmPlan)
     : engine_(engine),
       store_(store),
       bus_(bus),
       clock_(clock),
       modification_(std::move(modification)),
-      cache_(cache) {}
+      cache_(cache),
+      llmPlan_(std::move(llmPlan)) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
@@ -160,6 +162,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (cache_ && r.useCache) {
     entry.emplace();
     entry->scope.engineVersion = engine_.version();
+    // A model's plans are not the builtin planner's: keep their answers apart.
+    if (llmPlan_.provider) {
+      entry->scope.engineVersion += std::string("+plan:") + llm::providerKindName(llmPlan_.config.kind) + ":" +
+                                    llmPlan_.config.model;
+    }
     entry->scope.tenant = r.tenant;
     // The context the answer depends on: the canvas, and the stack asked for.
     entry->scope.canvasVersion = canvasVersion.empty() && canvas ? cache::canvasContentHash(*canvas) : canvasVersion;
@@ -182,6 +189,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   running->persister = std::make_unique<TaskPersister>(store_, clock_, options.executionId);
   options.observer = running->persister.get();
   options.modification = modification_;
+  options.llmPlan = llmPlan_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);

@@ -50,9 +50,13 @@ struct StartedExecution {
 
 class ExecutionManager {
  public:
-  // `cache` may be null (no caching); it must outlive the manager.
+  // `cache` may be null (no caching); it must outlive the manager. `llmPlan`:
+  // the plan stage's model for every design (see engine::DesignOptions);
+  // its provider must outlive the manager. Cached answers are keyed apart
+  // per planner (kind and model).
   ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
-                   executor::ModificationPolicy modification = {}, cache::DesignCache* cache = nullptr);
+                   executor::ModificationPolicy modification = {}, cache::DesignCache* cache = nullptr,
+                   engine::LlmPlanStage llmPlan = {});
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
@@ -130,6 +134,7 @@ class ExecutionManager {
   Clock& clock_;
   const executor::ModificationPolicy modification_;
   cache::DesignCache* const cache_;
+  const engine::LlmPlanStage llmPlan_;
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

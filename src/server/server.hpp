@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/engine.hpp"
+#include "engine/llm_planner.hpp"
 #include "model/clock.hpp"
 #include "model/error.hpp"
 #include "store/store.hpp"
@@ -49,6 +50,7 @@ struct ServerServices {
   auth::AuthService* auth = nullptr;       // null: auth off, one local user who may do everything
   auth::RateLimiter* limiter = nullptr;    // null: no rate limits (only meaningful with auth)
   const auth::TierTable* tiers = nullptr;  // required with auth
+  engine::LlmPlanStage llmPlan{};          // no provider: the builtin planner; must outlive the server
 };
 
 class Server {

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/json.hpp>
+
+#include "llm/fake_http_server.hpp"
 #include "model/canvas.hpp"
 #include "model/json_io.hpp"
 #include "test_data.hpp"
@@ -132,6 +135,58 @@ TEST(Cli, DesignJsonIsExactlyTheEventStream) {
   }
   EXPECT_GT(expected, 10u);
   EXPECT_EQ(last, "executionSummary");
+}
+
+// --llm openai against the local fake server: the model's plan is used, the
+// summary reports its tokens and cost, and the key (from the environment)
+// is sent but never printed.
+TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
+  llm::testing::FakeHttpServer server;
+  auto task = [](const std::string& id, const std::string& agent, const std::string& deps) {
+    return "{\"id\":\"" + id + "\",\"name\":\"Model " + id + "\",\"description\":\"d\",\"type\":\"CODE_GENERATION\","
+           "\"dependencies\":[" + deps + "],\"estimatedTime\":20,\"isolation\":\"DEPENDENT\",\"agent\":\"" +
+           agent + "\",\"prompt\":\"Write " + id + "\",\"canRunInParallel\":false}";
+  };
+  const std::string plan = "{\"tasks\":[" + task("m1", "arch-001", "") + "," + task("m2", "code-001", "\"m1\"") + "]}";
+  boost::json::object answer{
+      {"model", "gpt-4o-mini"},
+      {"choices", boost::json::array{boost::json::object{
+                      {"index", 0}, {"message", {{"role", "assistant"}, {"content", plan}}}, {"finish_reason", "stop"}}}},
+      {"usage", {{"prompt_tokens", 1000}, {"completion_tokens", 2000}}}};
+  server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(answer)));
+  const char* key = "sk-cli-test-KEY-123456789";
+  ::setenv("OPENAI_API_KEY", key, 1);
+  auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing",
+                "--llm", "openai", "--llm-url", server.url(), "--llm-model", "gpt-4o-mini"});
+  ::unsetenv("OPENAI_API_KEY");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 1000 x 0.15 + 2000 x 0.60 USD per million tokens.
+  EXPECT_NE(r.out.find("llm plan: 1000 prompt + 2000 completion tokens, $0.001350 (gpt-4o-mini)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("plan: 2 tasks, DYNAMIC route (llm-dag), critical path 40 s, by openai\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(key), std::string::npos);
+  EXPECT_EQ(r.err.find(key), std::string::npos);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].headers.at("authorization"), std::string("Bearer ") + key);
+
+  auto both = run({"design", "build a shop", "--llm", "openai", "--llm-config", "x.json"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
+}
+
+TEST(Cli, DesignWithAStrictModelThatIsDownFails) {
+  TempDir dir;
+  auto config = dir.write("llm.json", R"({"default": {"provider": "openai", "url": "http://127.0.0.1:9",
+                                          "model": "gpt-4o-mini", "maxAttempts": 1},
+                                          "plan": {"strict": true}})");
+  auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and "
+                "payment processing", "--llm-config", config});
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.err.find("the plan stage's provider (openai) gave no usable plan and strict mode"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("only the plan stage uses the model so far; intent and agents run builtin"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, DesignWritesThePlanCanvasSummaryDiagramAndFiles) {
@@ -285,6 +340,20 @@ TEST(Cli, ServeTurnsAccountsOnUnlessOnLoopback) {
   auto refused = run({"serve", "--port", "0", "--memory", "--auth", "on", "--jwt-secret-file", weak});
   EXPECT_EQ(refused.code, 1);
   EXPECT_NE(refused.err.find("secret"), std::string::npos) << refused.err;
+}
+
+TEST(Cli, ServeTakesTheModelForPlans) {
+  auto gemini = run({"serve", "--port", "0", "--memory", "--llm", "gemini", "--llm-url", "http://127.0.0.1:9",
+                     "--llm-model", "gemini-2.5-flash", "--llm-strict"});
+  ASSERT_EQ(gemini.code, 0) << gemini.err;
+  EXPECT_NE(gemini.out.find("Plans come from gemini (gemini-2.5-flash, http://127.0.0.1:9); no builtin fallback"),
+            std::string::npos)
+      << gemini.out;
+  auto builtin = run({"serve", "--port", "0", "--memory"});
+  EXPECT_EQ(builtin.out.find("Plans come from"), std::string::npos) << builtin.out;
+  auto noModel = run({"serve", "--port", "0", "--memory", "--llm", "openai", "--llm-url", "http://127.0.0.1:9"});
+  EXPECT_EQ(noModel.code, 2);
+  EXPECT_NE(noModel.err.find("model"), std::string::npos) << noModel.err;
 }
 
 TEST(Cli, HelpListsTheCommands) {
