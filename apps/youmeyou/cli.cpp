@@ -781,7 +781,7 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   serve->add_option("--web", o.web, "The built web app to serve at / (default: web/dist beside the data directory)");
-  serve->add_option("--redis", o.redis, "Redis for the shared cache tier (L2), e.g. redis://127.0.0.1:6379/0");
+  serve->add_option("--redis", o.redis, "Redis shared by instances: the cache's L2 and, with accounts, the rate limits (e.g. redis://127.0.0.1:6379/0)");
   serve->add_option("--cache-ttl", o.cacheTtl, "Seconds a cached answer is served (L1, L2)")
       ->check(CLI::Range(1.0, 365.0 * 86400))
       ->capture_default_str();
