@@ -404,6 +404,10 @@ struct SimilarityIndex::State {
   void consider(const float* query, std::size_t label, double distance, const CanonicalRequest& request,
                 std::string_view tenant, std::string_view canvasVersion, std::optional<SimilarMatch>& best,
                 bool& sameGateSeen) const;
+  // An empty graph of options.initialCapacity entries, or why not.
+  Result<std::unique_ptr<hnswlib::HierarchicalNSW<float>>> emptyGraph();
+  // Takes the front insert off the queue and applies it with `lock` released.
+  void applyFront(std::unique_lock<std::mutex>& lock);
   void drain(std::unique_lock<std::mutex>& lock);
   void work();
 };
@@ -448,17 +452,30 @@ void SimilarityIndex::State::apply(Entry entry) {
   }
 }
 
-void SimilarityIndex::State::drain(std::unique_lock<std::mutex>& lock) {
-  while (!queue.empty()) {
-    Entry entry = std::move(queue.front());
-    queue.pop_front();
-    ++applying;
-    lock.unlock();
-    apply(std::move(entry));
-    lock.lock();
-    --applying;
-    queueChanged.notify_all();
+Result<std::unique_ptr<hnswlib::HierarchicalNSW<float>>> SimilarityIndex::State::emptyGraph() {
+  try {
+    auto graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, options.initialCapacity,
+                                                                   options.graphDegree, options.efConstruction);
+    graph->setEf(options.efSearch);
+    return graph;
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal, std::string("cannot allocate the similarity index: ") + e.what());
   }
+}
+
+void SimilarityIndex::State::applyFront(std::unique_lock<std::mutex>& lock) {
+  Entry entry = std::move(queue.front());
+  queue.pop_front();
+  ++applying;
+  lock.unlock();
+  apply(std::move(entry));
+  lock.lock();
+  --applying;
+  queueChanged.notify_all();
+}
+
+void SimilarityIndex::State::drain(std::unique_lock<std::mutex>& lock) {
+  while (!queue.empty()) applyFront(lock);
 }
 
 void SimilarityIndex::State::work() {
@@ -466,15 +483,7 @@ void SimilarityIndex::State::work() {
   while (true) {
     queueChanged.wait(lock, [&] { return stopping || !queue.empty(); });
     if (stopping) return;
-    // One at a time, re-checking `stopping` between inserts.
-    Entry entry = std::move(queue.front());
-    queue.pop_front();
-    ++applying;
-    lock.unlock();
-    apply(std::move(entry));
-    lock.lock();
-    --applying;
-    queueChanged.notify_all();
+    applyFront(lock);  // one at a time, re-checking `stopping` between inserts
   }
 }
 
@@ -494,13 +503,9 @@ SimilarityIndex::~SimilarityIndex() {
 Result<std::unique_ptr<SimilarityIndex>> SimilarityIndex::create(const SimilarityOptions& options) {
   if (auto ok = validateOptions(options); !ok) return tl::unexpected(ok.error());
   auto state = std::make_unique<State>(options);
-  try {
-    state->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&state->space, options.initialCapacity,
-                                                                     options.graphDegree, options.efConstruction);
-  } catch (const std::exception& e) {
-    return fail(ErrorCode::kInternal, std::string("cannot allocate the similarity index: ") + e.what());
-  }
-  state->graph->setEf(options.efSearch);
+  auto graph = state->emptyGraph();
+  if (!graph) return tl::unexpected(graph.error());
+  state->graph = std::move(*graph);
   state->capacity = options.initialCapacity;
   return std::unique_ptr<SimilarityIndex>(new SimilarityIndex(std::move(state)));
 }
@@ -599,16 +604,10 @@ Result<std::size_t> SimilarityIndex::clear() {
   }
   flush();  // waits for an insert being applied
   std::unique_lock lock(s.mutex);
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
-  try {
-    graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(&s.space, s.options.initialCapacity,
-                                                              s.options.graphDegree, s.options.efConstruction);
-  } catch (const std::exception& e) {
-    return fail(ErrorCode::kInternal, std::string("cannot allocate the similarity index: ") + e.what());
-  }
-  graph->setEf(s.options.efSearch);
+  auto graph = s.emptyGraph();
+  if (!graph) return tl::unexpected(graph.error());
   const std::size_t removed = s.entries.size();
-  s.graph = std::move(graph);
+  s.graph = std::move(*graph);
   s.capacity = s.options.initialCapacity;
   s.entries.clear();
   s.byTemplate.clear();
