@@ -5,11 +5,13 @@
 #include <map>
 #include <mutex>
 
-#include "store/store.hpp"
+#include "store/store_common.hpp"
 
 namespace ymy::store {
 
 namespace {
+
+using detail::notFound;
 
 class MemoryStore final : public Store {
  public:
@@ -62,8 +64,9 @@ class MemoryStore final : public Store {
     return {};
   }
   Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
-                               std::int64_t now) override {
+                               std::int64_t now, const Fence* fence) override {
     std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(id, fence); !ok) return ok;
     auto it = executions_.find(std::string(id));
     if (it == executions_.end()) return notFound("execution", id);
     it->second.status = status;
@@ -72,8 +75,9 @@ class MemoryStore final : public Store {
     return {};
   }
   Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
-                        std::int64_t now) override {
+                        std::int64_t now, const Fence* fence) override {
     std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(id, fence); !ok) return ok;
     auto it = executions_.find(std::string(id));
     if (it == executions_.end()) return notFound("execution", id);
     it->second.plan = plan;
@@ -96,8 +100,9 @@ class MemoryStore final : public Store {
     return out;
   }
 
-  Result<void> saveTask(const TaskRecord& task) override {
+  Result<void> saveTask(const TaskRecord& task, const Fence* fence) override {
     std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(task.executionId, fence); !ok) return ok;
     tasks_[task.executionId][task.taskId] = task;
     return {};
   }
@@ -110,14 +115,12 @@ class MemoryStore final : public Store {
     return out;
   }
 
-  Result<void> appendEvent(const Event& event) override {
+  Result<void> appendEvent(const Event& event, const Fence* fence) override {
     std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(event.executionId, fence); !ok) return ok;
     auto& log = events_[event.executionId];
     std::uint64_t expected = log.empty() ? 1 : log.back().seq + 1;
-    if (event.seq != expected) {
-      return fail(ErrorCode::kInvalidArgument, "event seq " + std::to_string(event.seq) + " for " + event.executionId +
-                                                   " is not the next one (" + std::to_string(expected) + ")");
-    }
+    if (event.seq != expected) return detail::seqGap(event, expected);
     log.push_back(event);
     return {};
   }
@@ -137,8 +140,10 @@ class MemoryStore final : public Store {
     return it == events_.end() || it->second.empty() ? 0 : it->second.back().seq;
   }
 
-  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) override {
+  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files,
+                         const Fence* fence) override {
     std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(executionId, fence); !ok) return ok;
     files_[std::string(executionId)] = files;
     return {};
   }
@@ -183,9 +188,61 @@ class MemoryStore final : public Store {
     return {};
   }
 
+  Result<Lease> acquireLease(std::string_view executionId, std::string_view owner, std::string_view ownerAddress,
+                             std::int64_t now, std::int64_t ttlMs) override {
+    std::lock_guard lock(mutex_);
+    const auto current = leaseOf(executionId);
+    if (!detail::leaseAvailable(current, owner, now)) return detail::leaseHeld(*current);
+    Lease lease{std::string(executionId), std::string(owner), std::string(ownerAddress),
+                current ? current->epoch + 1 : 1, now + ttlMs};
+    leases_[lease.executionId] = lease;
+    return lease;
+  }
+  Result<Lease> renewLease(std::string_view executionId, const Fence& fence, std::int64_t now,
+                           std::int64_t ttlMs) override {
+    std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(executionId, &fence); !ok) return tl::unexpected(ok.error());
+    auto& lease = leases_.at(std::string(executionId));
+    lease.expiresAt = now + ttlMs;
+    return lease;
+  }
+  Result<void> releaseLease(std::string_view executionId, const Fence& fence) override {
+    std::lock_guard lock(mutex_);
+    if (auto ok = checkFence(executionId, &fence); !ok) return ok;
+    leases_.at(std::string(executionId)).expiresAt = 0;
+    return {};
+  }
+  Result<std::optional<Lease>> getLease(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    return leaseOf(executionId);
+  }
+  Result<std::vector<std::string>> orphanedExecutions(std::int64_t now, std::int64_t graceMs) override {
+    std::lock_guard lock(mutex_);
+    std::vector<const ExecutionRecord*> orphans;
+    for (const auto& [id, e] : executions_) {
+      if (e.status != ExecutionStatus::kRunning) continue;
+      const auto lease = leaseOf(id);
+      if (lease ? lease->expiresAt <= now : e.updatedAt < now - graceMs) orphans.push_back(&e);
+    }
+    std::stable_sort(orphans.begin(), orphans.end(),
+                     [](const auto* a, const auto* b) { return a->createdAt < b->createdAt; });
+    std::vector<std::string> out;
+    for (const auto* e : orphans) out.push_back(e->id);
+    return out;
+  }
+
  private:
-  static tl::unexpected<Error> notFound(const char* what, std::string_view id) {
-    return fail(ErrorCode::kNotFound, std::string(what) + " " + std::string(id) + " not found");
+  // Requires mutex_.
+  std::optional<Lease> leaseOf(std::string_view executionId) const {
+    auto it = leases_.find(std::string(executionId));
+    return it == leases_.end() ? std::nullopt : std::optional<Lease>(it->second);
+  }
+  // Requires mutex_. No fence: always writable.
+  Result<void> checkFence(std::string_view executionId, const Fence* fence) const {
+    if (fence == nullptr) return {};
+    const auto current = leaseOf(executionId);
+    if (!detail::fenceHolds(*fence, current)) return detail::fenced(executionId, *fence, current);
+    return {};
   }
 
   struct Project {
@@ -201,6 +258,7 @@ class MemoryStore final : public Store {
   std::map<std::string, std::vector<GeneratedFile>> files_;            // guarded by mutex_
   std::map<std::string, UserRecord> users_;                            // guarded by mutex_; by id
   std::map<std::string, std::string> usersByEmail_;                    // guarded by mutex_; email -> id
+  std::map<std::string, Lease> leases_;                                // guarded by mutex_; by execution id
 };
 
 }  // namespace

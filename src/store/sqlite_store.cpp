@@ -290,7 +290,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
-                               std::int64_t now) override {
+                               std::int64_t now, const Fence*) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("finish_execution"));
     if (q.bind(1, executionStatusName(status)).bind(2, toText(summary)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
@@ -301,7 +301,7 @@ class SqliteStore final : public Store {
   }
 
   Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
-                        std::int64_t now) override {
+                        std::int64_t now, const Fence*) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("save_plan"));
     if (q.bind(1, toText(toJson(plan))).bind(2, toText(modifications)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
@@ -334,7 +334,7 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<void> saveTask(const TaskRecord& t) override {
+  Result<void> saveTask(const TaskRecord& t, const Fence*) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("save_task"));
     q.bind(1, t.executionId).bind(2, t.taskId).bind(3, t.status).bind(4, std::int64_t{t.generation});
@@ -367,7 +367,7 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<void> appendEvent(const Event& event) override {
+  Result<void> appendEvent(const Event& event, const Fence*) override {
     std::lock_guard lock(mutex_);
     std::uint64_t last;
     {
@@ -409,7 +409,7 @@ class SqliteStore final : public Store {
     return static_cast<std::uint64_t>(q.integer(0));
   }
 
-  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) override {
+  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files, const Fence*) override {
     std::lock_guard lock(mutex_);
     if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
     {
@@ -478,6 +478,24 @@ class SqliteStore final : public Store {
 
   Result<void> setUserPasswordHash(std::string_view id, std::string_view passwordHash) override {
     return updateUser("set_user_password", id, passwordHash, "set the user's password");
+  }
+
+  // Leases come with the next migration.
+  Result<Lease> acquireLease(std::string_view, std::string_view, std::string_view, std::int64_t,
+                             std::int64_t) override {
+    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+  }
+  Result<Lease> renewLease(std::string_view, const Fence&, std::int64_t, std::int64_t) override {
+    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+  }
+  Result<void> releaseLease(std::string_view, const Fence&) override {
+    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+  }
+  Result<std::optional<Lease>> getLease(std::string_view) override {
+    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+  }
+  Result<std::vector<std::string>> orphanedExecutions(std::int64_t, std::int64_t) override {
+    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
   }
 
  private:

@@ -1,13 +1,25 @@
 #pragma once
 // Durable state behind one interface: projects and their canvas versions,
 // executions with their plan and tasks, the event log, generated files, and
-// (for the auth work) users. SQLite is the embedded default; the interface
-// carries no SQLite types so a PostgreSQL implementation can follow, and an
-// in-memory one serves tests. Every implementation is thread-safe.
+// (for the auth work) users, and execution leases. SQLite is the embedded
+// default, PostgreSQL the shared state of several `serve` instances, and an
+// in-memory one serves tests; the interface carries no database types. Every
+// implementation is thread-safe, and no method throws.
 //
 // Errors: kNotFound for unknown ids, kInvalidArgument for a conflicting write
 // (an event whose seq is not the next one), kConflict for a second user with
-// the same email, kIo when the database fails.
+// the same email, for a lease someone else holds and for a fenced write
+// (message "fenced: ..."), kIo when the database fails. PostgreSQL reports an
+// unreachable server or a lost connection as kIo with a message beginning
+// "PostgreSQL unavailable: " (the server answers 503).
+//
+// Leases: one instance runs an execution at a time. It acquires the
+// execution's lease (owner id, address, expiry), renews it before it expires,
+// and passes the Fence it got to every write of that execution. Each
+// acquisition bumps the lease's epoch, so a writer that lost its lease (it
+// paused past the expiry and another instance took over) is refused with
+// "fenced: ..." instead of interleaving with the new owner. Releasing a lease
+// expires it but keeps its epoch: epochs of an execution never repeat.
 //
 // Ownership: projects and executions carry an owner (a user id; 'local' for
 // the single-user mode and rows written before accounts existed, migration 3).
@@ -75,6 +87,23 @@ struct TaskRecord {
 // An account. The store keeps what it is given: the auth module normalises the
 // email (lower case) and hashes the password before calling createUser, so
 // emails are compared exactly here.
+// An execution's lease. expiresAt is epoch ms; a lease whose expiresAt <= now
+// is free to take (a released lease has expiresAt 0).
+struct Lease {
+  std::string executionId;
+  std::string owner;         // the instance's id
+  std::string ownerAddress;  // where the instance can be reached (host:port), for redirects and messages
+  std::uint64_t epoch = 0;   // 1 on the first acquisition, +1 on each one after
+  std::int64_t expiresAt = 0;
+};
+
+// What a lease holder passes to a write: the write happens only while the
+// execution's lease is still at this epoch.
+struct Fence {
+  std::string owner;
+  std::uint64_t epoch = 0;
+};
+
 struct UserRecord {
   std::string id;            // "usr_..."
   std::string email;         // unique
@@ -98,26 +127,31 @@ class Store {
   virtual Result<Canvas> getCanvas(std::string_view projectId, std::optional<int> version = std::nullopt) = 0;
 
   virtual Result<void> createExecution(const ExecutionRecord& execution) = 0;
+  // The writes an execution's runner makes take an optional fence as their last
+  // parameter: with one, the write happens only if the execution's lease is still
+  // at fence->epoch (checked atomically with the write), else kConflict "fenced: ..."
+  // and nothing changes. Without one (nullptr), the write is unconditional.
   virtual Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
-                                       std::int64_t now) = 0;
+                                       std::int64_t now, const Fence* fence = nullptr) = 0;
   // After a step modification: the plan with its new prompt and the history.
   virtual Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
-                                std::int64_t now) = 0;
+                                std::int64_t now, const Fence* fence = nullptr) = 0;
   virtual Result<ExecutionRecord> getExecution(std::string_view id) = 0;
   virtual Result<std::vector<ExecutionRecord>> unfinishedExecutions() = 0;
 
   // Inserts or replaces the task's row.
-  virtual Result<void> saveTask(const TaskRecord& task) = 0;
+  virtual Result<void> saveTask(const TaskRecord& task, const Fence* fence = nullptr) = 0;
   virtual Result<std::vector<TaskRecord>> tasks(std::string_view executionId) = 0;
 
   // Appends an event; its seq must be exactly one more than the last stored.
-  virtual Result<void> appendEvent(const Event& event) = 0;
+  virtual Result<void> appendEvent(const Event& event, const Fence* fence = nullptr) = 0;
   virtual Result<std::vector<Event>> eventsAfter(std::string_view executionId, std::uint64_t after,
                                                  std::size_t limit) = 0;
   virtual Result<std::uint64_t> lastSeq(std::string_view executionId) = 0;
 
   // Replaces the execution's files with these.
-  virtual Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files) = 0;
+  virtual Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files,
+                                 const Fence* fence = nullptr) = 0;
   virtual Result<std::vector<GeneratedFile>> files(std::string_view executionId) = 0;
 
   // Users. createUser: kConflict when the email (or the id) is taken.
@@ -128,11 +162,41 @@ class Store {
   virtual Result<void> setUserTier(std::string_view id, std::string_view tier) = 0;
   // After a login whose hash used older Argon2 parameters.
   virtual Result<void> setUserPasswordHash(std::string_view id, std::string_view passwordHash) = 0;
+
+  // Leases (see the top of this file). All of them are atomic across processes
+  // sharing the database. The execution need not exist in the store.
+  //
+  // Takes the lease for `owner` when there is none, it has expired (expiresAt <= now),
+  // or `owner` already holds it; each acquisition bumps the epoch (a restarted
+  // process with the same owner id gets a new epoch) and sets expiresAt = now + ttlMs.
+  // kConflict (naming the holder and when it expires) otherwise.
+  virtual Result<Lease> acquireLease(std::string_view executionId, std::string_view owner,
+                                     std::string_view ownerAddress, std::int64_t now, std::int64_t ttlMs) = 0;
+  // Extends the lease to now + ttlMs if `fence` is still current (even if it had
+  // expired and nobody took it); kConflict ("fenced: ...") when another epoch took
+  // it or there is no lease.
+  virtual Result<Lease> renewLease(std::string_view executionId, const Fence& fence, std::int64_t now,
+                                   std::int64_t ttlMs) = 0;
+  // Expires the lease at once (keeping its epoch) if `fence` is current; kConflict
+  // ("fenced: ...") otherwise.
+  virtual Result<void> releaseLease(std::string_view executionId, const Fence& fence) = 0;
+  // The lease, expired or not; nullopt when the execution never had one.
+  virtual Result<std::optional<Lease>> getLease(std::string_view executionId) = 0;
+  // Ids of running executions whose lease expired at or before `now`, or that have
+  // no lease and were last updated (updatedAt) before `now - graceMs`. Oldest first.
+  virtual Result<std::vector<std::string>> orphanedExecutions(std::int64_t now, std::int64_t graceMs) = 0;
 };
 
 std::unique_ptr<Store> makeMemoryStore();
 // Opens (creating if needed) the database file and applies schema migrations.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& file);
+// Connects to PostgreSQL (a libpq URL or "key=value" string; connect_timeout=5
+// is added when it names none) and applies the schema migrations under an
+// advisory lock, so instances starting together apply each migration once.
+// kIo "PostgreSQL unavailable: ..." when the server cannot be reached. The store
+// keeps a small pool of connections; one that breaks is dropped and a new one
+// opened on the next call.
+Result<std::unique_ptr<Store>> openPostgresStore(const std::string& url);
 
 // A random id with a prefix: "prj_3f9c2a...", "exec_..." (128 bits, hex).
 std::string newId(std::string_view prefix);

@@ -3,7 +3,10 @@
 #include <fstream>
 #include <random>
 
-#include "store/store.hpp"
+#include "store/store_common.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace ymy::store {
 
@@ -33,5 +36,64 @@ std::string newId(std::string_view prefix) {
                 static_cast<unsigned long long>(rng()));
   return std::string(prefix) + "_" + buf;
 }
+
+namespace detail {
+
+std::string toText(const boost::json::value& v) { return boost::json::serialize(v); }
+
+boost::json::value fromText(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  return ec ? boost::json::value(nullptr) : v;
+}
+
+boost::json::value filesToJson(const std::vector<GeneratedFile>& files) {
+  boost::json::array out;
+  for (const auto& f : files) out.push_back(boost::json::object{{"path", f.path}, {"content", f.content}});
+  return out;
+}
+
+std::vector<GeneratedFile> filesFromJson(const boost::json::value& v) {
+  std::vector<GeneratedFile> out;
+  if (!v.is_array()) return out;
+  for (const auto& f : v.get_array()) {
+    if (!f.is_object()) continue;
+    const auto& o = f.get_object();
+    if (o.contains("path") && o.contains("content") && o.at("path").is_string() && o.at("content").is_string()) {
+      out.push_back({std::string(o.at("path").get_string()), std::string(o.at("content").get_string())});
+    }
+  }
+  return out;
+}
+
+tl::unexpected<Error> notFound(std::string_view what, std::string_view id) {
+  return fail(ErrorCode::kNotFound, std::string(what) + " " + std::string(id) + " not found");
+}
+
+tl::unexpected<Error> seqGap(const Event& event, std::uint64_t expected) {
+  return fail(ErrorCode::kInvalidArgument, "event seq " + std::to_string(event.seq) + " for " + event.executionId +
+                                               " is not the next one (" + std::to_string(expected) + ")");
+}
+
+tl::unexpected<Error> leaseHeld(const Lease& holder) {
+  return fail(ErrorCode::kConflict, "execution " + holder.executionId + " is leased by " + holder.owner +
+                                        (holder.ownerAddress.empty() ? "" : " at " + holder.ownerAddress) +
+                                        " until " + std::to_string(holder.expiresAt) + " (epoch " +
+                                        std::to_string(holder.epoch) + ")");
+}
+
+tl::unexpected<Error> fenced(std::string_view executionId, const Fence& fence, const std::optional<Lease>& current) {
+  std::string message = "fenced: " + fence.owner + " holds epoch " + std::to_string(fence.epoch) + " of execution " +
+                        std::string(executionId) + "'s lease, ";
+  if (!current) {
+    message += "which has no lease";
+  } else {
+    message += "which is now at epoch " + std::to_string(current->epoch) + " held by " + current->owner;
+  }
+  return fail(ErrorCode::kConflict, std::move(message));
+}
+
+}  // namespace detail
 
 }  // namespace ymy::store

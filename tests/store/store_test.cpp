@@ -319,6 +319,199 @@ TEST_P(StoreTest, UsersSurviveReopening) {
 INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, testing::Values("memory", "sqlite"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
+// ---- Leases ------------------------------------------------------------------
+
+class LeaseTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    if (GetParam() == "sqlite") GTEST_SKIP() << "SQLite leases come with its next migration";
+  }
+  static Fence fence(const Lease& lease) { return Fence{lease.owner, lease.epoch}; }
+  static std::string fencedMessage(const Result<void>& r) { return r ? "(succeeded)" : r.error().message; }
+};
+
+TEST_P(LeaseTest, TheFirstOwnerGetsEpochOneAndOthersConflictUntilItExpires) {
+  EXPECT_FALSE(*store_->getLease("exec_1"));
+  auto a = store_->acquireLease("exec_1", "inst-a", "10.0.0.1:4000", 1000, 100);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->executionId, "exec_1");
+  EXPECT_EQ(a->owner, "inst-a");
+  EXPECT_EQ(a->ownerAddress, "10.0.0.1:4000");
+  EXPECT_EQ(a->epoch, 1u);
+  EXPECT_EQ(a->expiresAt, 1100);
+
+  auto b = store_->acquireLease("exec_1", "inst-b", "10.0.0.2:4000", 1099, 100);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::kConflict);
+  EXPECT_NE(b.error().message.find("inst-a"), std::string::npos) << b.error().message;
+  EXPECT_NE(b.error().message.find("1100"), std::string::npos) << b.error().message;
+
+  auto held = store_->getLease("exec_1");
+  ASSERT_TRUE(held && *held);
+  EXPECT_EQ((*held)->owner, "inst-a");
+  EXPECT_EQ((*held)->epoch, 1u);
+  // Another execution's lease is independent.
+  EXPECT_EQ(store_->acquireLease("exec_2", "inst-b", "", 1050, 100)->epoch, 1u);
+}
+
+TEST_P(LeaseTest, AnExpiredLeaseIsTakenOverWithTheNextEpoch) {
+  ASSERT_TRUE(store_->acquireLease("exec_1", "inst-a", "a:1", 1000, 100));
+  auto b = store_->acquireLease("exec_1", "inst-b", "b:1", 1100, 100);  // expiresAt <= now
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(b->owner, "inst-b");
+  EXPECT_EQ(b->ownerAddress, "b:1");
+  EXPECT_EQ(b->epoch, 2u);
+  EXPECT_EQ(b->expiresAt, 1200);
+  EXPECT_EQ((*store_->getLease("exec_1"))->owner, "inst-b");
+}
+
+TEST_P(LeaseTest, TheSameOwnerReacquiringGetsANewEpochAndFencesItsOldOne) {
+  auto first = store_->acquireLease("exec_1", "inst-a", "a:1", 1000, 100);
+  auto again = store_->acquireLease("exec_1", "inst-a", "a:1", 1010, 100);  // a restarted process
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(again->epoch, 2u);
+  EXPECT_EQ(again->expiresAt, 1110);
+  const Fence old = fence(*first);
+  auto write = store_->appendEvent(event("exec_1", 1), &old);
+  EXPECT_TRUE(fencedMessage(write).starts_with("fenced:")) << fencedMessage(write);
+  const Fence current = fence(*again);
+  EXPECT_TRUE(store_->appendEvent(event("exec_1", 1), &current));
+}
+
+TEST_P(LeaseTest, RenewalExtendsUntilAnotherEpochTakesOver) {
+  auto a = store_->acquireLease("exec_1", "inst-a", "a:1", 1000, 100);
+  ASSERT_TRUE(a);
+  const Fence fa = fence(*a);
+  auto renewed = store_->renewLease("exec_1", fa, 1050, 100);
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  EXPECT_EQ(renewed->expiresAt, 1150);
+  EXPECT_EQ(renewed->epoch, 1u);
+  EXPECT_FALSE(store_->acquireLease("exec_1", "inst-b", "b:1", 1149, 100));
+
+  auto b = store_->acquireLease("exec_1", "inst-b", "b:1", 1150, 100);
+  ASSERT_TRUE(b);
+  auto late = store_->renewLease("exec_1", fa, 1160, 100);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(late.error().message.starts_with("fenced:")) << late.error().message;
+  EXPECT_NE(late.error().message.find("inst-b"), std::string::npos) << late.error().message;
+  EXPECT_TRUE(fencedMessage(store_->releaseLease("exec_1", fa)).starts_with("fenced:"));
+  EXPECT_EQ((*store_->getLease("exec_1"))->expiresAt, 1250);  // the old owner changed nothing
+
+  // Releasing expires the lease but keeps the epoch: the next owner gets epoch 3.
+  ASSERT_TRUE(store_->releaseLease("exec_1", fence(*b)));
+  auto released = *store_->getLease("exec_1");
+  ASSERT_TRUE(released);
+  EXPECT_EQ(released->expiresAt, 0);
+  EXPECT_EQ(released->epoch, 2u);
+  EXPECT_EQ(store_->acquireLease("exec_1", "inst-c", "c:1", 1170, 100)->epoch, 3u);
+
+  // No lease at all: renewing or releasing is fenced too.
+  EXPECT_TRUE(store_->renewLease("exec_none", fa, 1, 1).error().message.starts_with("fenced:"));
+  EXPECT_TRUE(fencedMessage(store_->releaseLease("exec_none", fa)).starts_with("fenced:"));
+}
+
+TEST_P(LeaseTest, FencedWritesAreRefusedAndChangeNothing) {
+  ASSERT_TRUE(store_->createExecution(execution("exec_1")));
+  auto a = store_->acquireLease("exec_1", "inst-a", "a:1", 1000, 100);
+  ASSERT_TRUE(a);
+  const Fence fa = fence(*a);
+  ASSERT_TRUE(store_->appendEvent(event("exec_1", 1), &fa));
+  TaskRecord t{"exec_1", "task_1", "running", 0, "", "", nullptr, {}, nullptr};
+  ASSERT_TRUE(store_->saveTask(t, &fa));
+  ASSERT_TRUE(store_->saveFiles("exec_1", {{"a.txt", "one"}}, &fa));
+
+  auto b = store_->acquireLease("exec_1", "inst-b", "b:1", 2000, 100);
+  ASSERT_TRUE(b);
+  const Fence fb = fence(*b);
+
+  // The paused old owner wakes up and tries every kind of write.
+  const auto before = *store_->getExecution("exec_1");
+  TaskRecord done = t;
+  done.status = "completed";
+  Plan plan = before.plan;
+  plan.tasks[0].prompt = "changed";
+  const std::vector<Result<void>> refused = {
+      store_->appendEvent(event("exec_1", 2), &fa),
+      store_->saveTask(done, &fa),
+      store_->saveFiles("exec_1", {{"b.txt", "two"}}, &fa),
+      store_->savePlan("exec_1", plan, boost::json::object{{"task_1", 1}}, 2001, &fa),
+      store_->finishExecution("exec_1", ExecutionStatus::kCompleted, boost::json::object{{"success", true}}, 2002, &fa),
+  };
+  for (const auto& r : refused) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+    EXPECT_TRUE(r.error().message.starts_with("fenced:")) << r.error().message;
+  }
+  EXPECT_EQ(*store_->lastSeq("exec_1"), 1u);
+  EXPECT_EQ((*store_->tasks("exec_1"))[0].status, "running");
+  auto files = *store_->files("exec_1");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].path, "a.txt");
+  const auto after = *store_->getExecution("exec_1");
+  EXPECT_EQ(after.status, ExecutionStatus::kRunning);
+  EXPECT_EQ(after.plan.tasks[0].prompt, "design");
+  EXPECT_EQ(after.updatedAt, before.updatedAt);
+  EXPECT_TRUE(after.summary.is_null());
+
+  // The new owner writes; writes without a fence are as before.
+  EXPECT_TRUE(store_->appendEvent(event("exec_1", 2), &fb));
+  EXPECT_TRUE(store_->saveTask(done, &fb));
+  EXPECT_TRUE(store_->savePlan("exec_1", plan, boost::json::object{}, 2003, &fb));
+  EXPECT_TRUE(store_->finishExecution("exec_1", ExecutionStatus::kCompleted, nullptr, 2004, &fb));
+  EXPECT_EQ(store_->getExecution("exec_1")->status, ExecutionStatus::kCompleted);
+  EXPECT_TRUE(store_->appendEvent(event("exec_1", 3)));
+  // A fence for an execution with no lease is refused.
+  EXPECT_TRUE(fencedMessage(store_->appendEvent(event("exec_2", 1), &fb)).starts_with("fenced:"));
+  EXPECT_EQ(*store_->lastSeq("exec_2"), 0u);
+}
+
+TEST_P(LeaseTest, OrphansAreRunningExecutionsWithAnExpiredLeaseOrStaleWithoutOne) {
+  auto make = [&](const std::string& id, std::int64_t createdAt, std::int64_t updatedAt) {
+    auto e = execution(id);
+    e.createdAt = createdAt;
+    e.updatedAt = updatedAt;
+    ASSERT_TRUE(store_->createExecution(e));
+  };
+  make("exec_expired", 3, 900);    // lease expired at 1100
+  make("exec_live", 1, 900);       // lease until 1500
+  make("exec_stale", 2, 500);      // no lease, last updated long ago
+  make("exec_fresh", 4, 1000);     // no lease, updated within the grace period
+  make("exec_finished", 0, 900);   // lease expired, but finished
+  make("exec_released", 5, 1090);  // released on a graceful shutdown
+  ASSERT_TRUE(store_->acquireLease("exec_expired", "a", "", 1000, 100));
+  ASSERT_TRUE(store_->acquireLease("exec_live", "a", "", 1000, 500));
+  ASSERT_TRUE(store_->acquireLease("exec_finished", "a", "", 1000, 100));
+  ASSERT_TRUE(store_->finishExecution("exec_finished", ExecutionStatus::kFailed, nullptr, 1000));
+  auto released = store_->acquireLease("exec_released", "a", "", 1000, 1000);
+  ASSERT_TRUE(released && store_->releaseLease("exec_released", fence(*released)));
+
+  auto orphans = store_->orphanedExecutions(1100, 500);  // stale: updated before 600
+  ASSERT_TRUE(orphans) << orphans.error().message;
+  EXPECT_EQ(*orphans, (std::vector<std::string>{"exec_stale", "exec_expired", "exec_released"}));
+  EXPECT_EQ(*store_->orphanedExecutions(1099, 500), (std::vector<std::string>{"exec_stale", "exec_released"}));
+}
+
+TEST_P(LeaseTest, ConcurrentAcquisitionsHaveOneWinner) {
+  std::atomic<int> won{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = store_->acquireLease("exec_race", "inst-" + std::to_string(t), "", 1000, 60000);
+      if (r) ++won;
+      else if (r.error().code == ErrorCode::kConflict) ++conflicts;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicts.load(), 7);
+  EXPECT_EQ((*store_->getLease("exec_race"))->epoch, 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, LeaseTest, testing::Values("memory", "sqlite"),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
 TEST(SqliteStore, RefusesAnUnusablePath) {
   auto s = openSqliteStore("/proc/definitely/not/here.db");
   ASSERT_FALSE(s);
