@@ -22,12 +22,12 @@ std::shared_ptr<EventBus::Channel> EventBus::channel(const std::string& executio
   return c;
 }
 
-Result<void> EventBus::publish(const Event& event) {
+Result<void> EventBus::publish(const Event& event, const store::Fence* fence) {
   auto c = channel(event.executionId);
   std::size_t delivered = 0, dropped = 0;
   {
     std::lock_guard lock(c->mutex);
-    if (auto ok = store_.appendEvent(event); !ok) return ok;
+    if (auto ok = store_.appendEvent(event, fence); !ok) return ok;
     c->lastSeq = event.seq;
     c->lastSeqKnown = true;
     if (!c->subscribers.empty()) {

@@ -68,9 +68,10 @@ class EventBus {
     std::uint64_t replayedThrough_ = 0;
   };
 
-  // Logs, then delivers. When the store refuses (a seq gap, a failed write)
-  // nothing is delivered and the error comes back.
-  Result<void> publish(const Event& event);
+  // Logs, then delivers. When the store refuses (a seq gap, a failed write,
+  // a fenced write: see store::Fence) nothing is delivered and the error
+  // comes back.
+  Result<void> publish(const Event& event, const store::Fence* fence = nullptr);
 
   Result<std::unique_ptr<Subscription>> subscribe(const std::string& executionId, std::uint64_t after,
                                                   std::shared_ptr<Subscriber> subscriber);

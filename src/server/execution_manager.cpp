@@ -9,37 +9,40 @@ namespace ymy::server {
 
 namespace {
 
-// Executor events into the bus: logged, then fanned out. The executor assigns
-// contiguous seqs, so the store refuses an event only when the database
-// fails; such an event is neither logged nor delivered, and a client's next
-// resume reads whatever the log holds.
+// Executor events into the bus through the run's writer: logged, then fanned
+// out; held in order while the store is away.
 class BusSink final : public executor::EventSink {
  public:
-  explicit BusSink(bus::EventBus& bus) : bus_(bus) {}
-  void publish(const Event& event) override { (void)bus_.publish(event); }
+  explicit BusSink(ExecutionWriter& writer) : writer_(writer) {}
+  void publish(const Event& event) override { writer_.publish(event); }
 
  private:
-  bus::EventBus& bus_;
+  ExecutionWriter& writer_;
 };
 
 // Persists each finished task with what a resumed run needs from it, and
 // each modification (the plan's new prompt, the history, the tasks reset).
 class TaskPersister final : public executor::TaskObserver {
  public:
-  TaskPersister(store::Store& store, Clock& clock, std::string executionId)
-      : store_(store), clock_(clock), executionId_(std::move(executionId)) {}
+  TaskPersister(ExecutionWriter& writer, Clock& clock, std::string executionId)
+      : writer_(writer), clock_(clock), executionId_(std::move(executionId)) {}
 
-  void assembled(const executor::Assembly& assembly) override { (void)store_.saveFiles(executionId_, assembly.files); }
+  void assembled(const executor::Assembly& assembly) override {
+    writer_.write("files", [id = executionId_, files = assembly.files](store::Store& s, const store::Fence* f) {
+      return s.saveFiles(id, files, f);
+    });
+  }
 
   void planModified(const Plan& plan, const executor::ModificationHistory& history,
                     const std::vector<std::string>& reset) override {
-    (void)store_.savePlan(executionId_, plan, executor::toJson(history), clock_.epochMillis());
+    writer_.write("plan", [id = executionId_, plan, history = executor::toJson(history), now = clock_.epochMillis()](
+                              store::Store& s, const store::Fence* f) { return s.savePlan(id, plan, history, now, f); });
     for (const auto& id : reset) {
       store::TaskRecord r;
       r.executionId = executionId_;
       r.taskId = id;
       r.status = "pending";  // its earlier result no longer stands; a resumed run runs it again
-      (void)store_.saveTask(r);
+      save(std::move(r));
     }
   }
 
@@ -59,11 +62,16 @@ class TaskPersister final : public executor::TaskObserver {
           {"upserts", toJson(result->canvasUpdate)},
           {"removeNodes", boost::json::array(result->removeNodes.begin(), result->removeNodes.end())}};
     }
-    (void)store_.saveTask(r);  // a failed write shows on resume as a task to run again
+    save(std::move(r));
   }
 
  private:
-  store::Store& store_;
+  void save(store::TaskRecord r) {
+    auto what = "task " + r.taskId;
+    writer_.write(std::move(what), [r = std::move(r)](store::Store& s, const store::Fence* f) { return s.saveTask(r, f); });
+  }
+
+  ExecutionWriter& writer_;
   Clock& clock_;
   std::string executionId_;
 };
@@ -178,15 +186,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
     }
   }
 
-  auto running = std::make_unique<Running>();
-  running->owner = r.tenant;
-  running->projectId = r.projectId;
-  running->sink = std::make_unique<BusSink>(bus_);
   engine::DesignOptions options;
   options.executionId = store::newId("exec");
   options.simulateLatency = r.simulateLatency;
   options.parallel = r.parallel;
-  running->persister = std::make_unique<TaskPersister>(store_, clock_, options.executionId);
+  auto running = newRunning(options.executionId, r.tenant, r.projectId, std::nullopt);
   options.observer = running->persister.get();
   options.modification = modification_;
   options.llmPlan = llmPlan_;
@@ -255,7 +259,18 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (canvas) record.baseCanvas = *canvas;
   record.createdAt = record.updatedAt = clock_.epochMillis();
   record.ownerId = r.tenant;
-  if (auto ok = store_.createExecution(record); !ok) return tl::unexpected(ok.error());
+  if (cluster_) {
+    // Leased before it exists in the store, so no other instance ever sees it unowned.
+    auto lease = store_.acquireLease(record.id, cluster_->instanceId, cluster_->address, clock_.epochMillis(),
+                                     cluster_->leaseTtl.count());
+    if (!lease) return tl::unexpected(lease.error());
+    running->writer->fenceWith(store::Fence{lease->owner, lease->epoch});
+    running->leaseExpiresAt = lease->expiresAt;
+  }
+  if (auto ok = store_.createExecution(record); !ok) {
+    if (auto fence = running->writer->fence()) (void)store_.releaseLease(record.id, *fence);
+    return tl::unexpected(ok.error());
+  }
 
   StartedExecution started{options.executionId, d.planned().route, std::string(cache::tierName(tier))};
   running->cacheEntry = std::move(entry);
@@ -382,68 +397,91 @@ void ExecutionManager::launch(const std::string& id, std::unique_ptr<Running> ru
   running_[id] = std::move(running);
 }
 
+std::unique_ptr<ExecutionManager::Running> ExecutionManager::newRunning(const std::string& id, std::string owner,
+                                                                       std::string projectId,
+                                                                       std::optional<store::Fence> fence) {
+  auto running = std::make_unique<Running>();
+  running->owner = std::move(owner);
+  running->projectId = std::move(projectId);
+  running->writer = std::make_shared<ExecutionWriter>(store_, bus_, std::move(fence));
+  running->sink = std::make_unique<BusSink>(*running->writer);
+  running->persister = std::make_unique<TaskPersister>(*running->writer, clock_, id);
+  return running;
+}
+
 Result<std::size_t> ExecutionManager::resumeUnfinished() {
+  if (cluster_) return takeOverOrphans();  // the others' runs are theirs until their leases expire
   auto unfinished = store_.unfinishedExecutions();
   if (!unfinished) return tl::unexpected(unfinished.error());
   std::size_t resumed = 0;
   for (auto& record : *unfinished) {
-    auto last = store_.lastSeq(record.id);
-    if (!last) return tl::unexpected(last.error());
-    auto tail = store_.eventsAfter(record.id, *last > 0 ? *last - 1 : 0, 1);
-    if (!tail) return tl::unexpected(tail.error());
-    if (!tail->empty() && tail->back().type == "executionSummary") {
-      // The run ended before the crash; only its record was not updated.
-      const auto& f = tail->back().fields;
-      bool success = f.contains("success") && f.at("success").is_bool() && f.at("success").get_bool();
-      bool cancelled = f.contains("cancelled") && f.at("cancelled").is_bool() && f.at("cancelled").get_bool();
-      (void)store_.finishExecution(record.id,
-                                   success     ? store::ExecutionStatus::kCompleted
-                                   : cancelled ? store::ExecutionStatus::kCancelled
-                                               : store::ExecutionStatus::kFailed,
-                                   boost::json::value(f), clock_.epochMillis());
-      continue;
-    }
-    engine::ResumeState state;
-    state.request = record.request;
-    if (auto frame = intentFrameFromJson(record.intent)) state.frame = std::move(*frame);
-    state.route = record.route == "STATIC" ? Route::kStatic : Route::kDynamic;
-    state.plan = record.plan;
-    state.baseCanvas = record.baseCanvas;
-    state.lastSeq = *last;
-    state.history = executor::modificationHistoryFromJson(record.modifications);
-    double latency = 0, parallel = 0;
-    if (record.options.is_object()) {
-      const auto& o = record.options.get_object();
-      if (auto it = o.find("simulateLatency"); it != o.end() && it->value().is_number()) latency = it->value().to_number<double>();
-      if (auto it = o.find("parallel"); it != o.end() && it->value().is_number()) parallel = it->value().to_number<double>();
-      if (auto it = o.find("approach"); it != o.end() && it->value().is_string()) state.approach = it->value().get_string();
-      if (auto it = o.find("stack"); it != o.end() && it->value().is_array()) {
-        for (const auto& p : it->value().get_array()) {
-          if (p.is_string()) state.preferences.emplace_back(p.get_string());
-        }
-      }
-    }
-    auto tasks = store_.tasks(record.id);
-    if (!tasks) return tl::unexpected(tasks.error());
-    for (const auto& t : *tasks) {
-      if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
-    }
-    auto running = std::make_unique<Running>();
-    running->owner = record.ownerId;
-    running->projectId = record.projectId;
-    running->sink = std::make_unique<BusSink>(bus_);
-    running->persister = std::make_unique<TaskPersister>(store_, clock_, record.id);
-    engine::DesignOptions options;
-    options.executionId = record.id;
-    options.simulateLatency = latency;
-    options.parallel = static_cast<std::size_t>(parallel);
-    options.observer = running->persister.get();
-    options.modification = modification_;
-    running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
-    launch(record.id, std::move(running));
-    ++resumed;
+    auto ran = resumeOne(record, std::nullopt);
+    if (!ran) return tl::unexpected(ran.error());
+    if (*ran) ++resumed;
   }
   return resumed;
+}
+
+Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
+                                         const std::optional<store::Lease>& lease) {
+  std::optional<store::Fence> fence;
+  if (lease) fence = store::Fence{lease->owner, lease->epoch};
+  const store::Fence* f = fence ? &*fence : nullptr;
+  auto last = store_.lastSeq(record.id);
+  if (!last) return tl::unexpected(last.error());
+  auto tail = store_.eventsAfter(record.id, *last > 0 ? *last - 1 : 0, 1);
+  if (!tail) return tl::unexpected(tail.error());
+  if (!tail->empty() && tail->back().type == "executionSummary") {
+    // The run ended before the crash; only its record was not updated.
+    const auto& fields = tail->back().fields;
+    bool success = fields.contains("success") && fields.at("success").is_bool() && fields.at("success").get_bool();
+    bool cancelled =
+        fields.contains("cancelled") && fields.at("cancelled").is_bool() && fields.at("cancelled").get_bool();
+    auto done = store_.finishExecution(record.id,
+                                       success     ? store::ExecutionStatus::kCompleted
+                                       : cancelled ? store::ExecutionStatus::kCancelled
+                                                   : store::ExecutionStatus::kFailed,
+                                       boost::json::value(fields), clock_.epochMillis(), f);
+    if (!done) return tl::unexpected(done.error());
+    if (f) (void)store_.releaseLease(record.id, *f);
+    return false;
+  }
+  engine::ResumeState state;
+  state.request = record.request;
+  if (auto frame = intentFrameFromJson(record.intent)) state.frame = std::move(*frame);
+  state.route = record.route == "STATIC" ? Route::kStatic : Route::kDynamic;
+  state.plan = record.plan;
+  state.baseCanvas = record.baseCanvas;
+  state.lastSeq = *last;
+  state.history = executor::modificationHistoryFromJson(record.modifications);
+  double latency = 0, parallel = 0;
+  if (record.options.is_object()) {
+    const auto& o = record.options.get_object();
+    if (auto it = o.find("simulateLatency"); it != o.end() && it->value().is_number()) latency = it->value().to_number<double>();
+    if (auto it = o.find("parallel"); it != o.end() && it->value().is_number()) parallel = it->value().to_number<double>();
+    if (auto it = o.find("approach"); it != o.end() && it->value().is_string()) state.approach = it->value().get_string();
+    if (auto it = o.find("stack"); it != o.end() && it->value().is_array()) {
+      for (const auto& p : it->value().get_array()) {
+        if (p.is_string()) state.preferences.emplace_back(p.get_string());
+      }
+    }
+  }
+  auto tasks = store_.tasks(record.id);
+  if (!tasks) return tl::unexpected(tasks.error());
+  for (const auto& t : *tasks) {
+    if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
+  }
+  auto running = newRunning(record.id, record.ownerId, record.projectId, std::move(fence));
+  if (lease) running->leaseExpiresAt = lease->expiresAt;
+  engine::DesignOptions options;
+  options.executionId = record.id;
+  options.simulateLatency = latency;
+  options.parallel = static_cast<std::size_t>(parallel);
+  options.observer = running->persister.get();
+  options.modification = modification_;
+  running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
+  launch(record.id, std::move(running));
+  return true;
 }
 
 void ExecutionManager::finish(const std::string& id) {
@@ -458,7 +496,10 @@ void ExecutionManager::finish(const std::string& id) {
   // either live or finished in the store. A suspended one stays "running" in
   // the store: the next start resumes it.
   const auto& ex = running->design->execution();
-  if (ex.suspended()) {
+  auto& writer = *running->writer;
+  if (ex.suspended() || writer.fenced()) {
+    // Suspended: it stays "running" in the store and the next start (or
+    // another instance) resumes it. Fenced: another instance runs it now.
     std::lock_guard lock(mutex_);
     auto it = running_.find(id);
     finishedWatchers_.push_back(std::move(it->second->watcher));
@@ -472,27 +513,50 @@ void ExecutionManager::finish(const std::string& id) {
                                                       : store::ExecutionStatus::kFailed;
   boost::json::object fields = toJsonFields(summary);
   fields["canvas"] = toJson(ex.assembly().canvas);
-  // The project's canvas becomes the result: a new version, named in the summary.
-  if (!running->projectId.empty() && status == store::ExecutionStatus::kCompleted) {
-    if (auto version = store_.saveCanvas(running->projectId, ex.assembly().canvas, clock_.epochMillis())) {
-      fields["canvasVersion"] = *version;
+  // The project's canvas becomes the result: a new version, named in the
+  // summary. One write, so a retry after an outage saves the version once.
+  auto canvasVersion = std::make_shared<std::optional<int>>();
+  const std::string projectId =
+      status == store::ExecutionStatus::kCompleted ? running->projectId : std::string();
+  writer.write("final record", [id, status, fields, canvasVersion, projectId, canvas = ex.assembly().canvas,
+                                now = clock_.epochMillis()](store::Store& s, const store::Fence* f) mutable {
+    if (!projectId.empty() && !*canvasVersion) {
+      if (f) {
+        // The project's canvas is not fenced: check the lease first (a
+        // takeover in between would at worst add a second version).
+        auto lease = s.getLease(id);
+        if (!lease) return Result<void>(tl::unexpected(lease.error()));
+        if (!*lease || (*lease)->epoch != f->epoch) {
+          return Result<void>(fail(ErrorCode::kConflict, "fenced: execution " + id + " is run by another instance"));
+        }
+      }
+      auto version = s.saveCanvas(projectId, canvas, now);
+      if (!version && version.error().code == ErrorCode::kIo) return Result<void>(tl::unexpected(version.error()));
+      if (version) *canvasVersion = *version;
     }
+    if (*canvasVersion) fields["canvasVersion"] = **canvasVersion;
+    return s.finishExecution(id, status, fields, now, f);
+  });
+  if (auto fence = writer.fence(); fence && writer.pending() == 0 && !writer.fenced()) {
+    (void)store_.releaseLease(id, *fence);
   }
-  (void)store_.finishExecution(id, status, fields, clock_.epochMillis());
-  // Stored for the next asker only as it was asked: not after a step was changed.
-  if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty()) {
+  // Stored for the next asker only as it was asked: not after a step was
+  // changed, and only once its record is final.
+  if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty() &&
+      writer.pending() == 0) {
     const auto& e = *running->cacheEntry;
     cache_->remember(e.keys, e.canonical, e.scope, cache::CachedAnswer{id, clock_.epochMillis()});
   }
-  std::unique_ptr<Running> done;
   {
     std::lock_guard lock(mutex_);
     ++finishedByStatus_[std::string(store::executionStatusName(status))];
     auto it = running_.find(id);
-    done = std::move(it->second);
+    auto done = std::move(it->second);
     running_.erase(it);
     // The watcher thread is this one: hand it to whoever joins.
     finishedWatchers_.push_back(std::move(done->watcher));
+    // Writes still waiting for the store keep the run's writer alive until maintain() lands them.
+    if (done->writer->pending() > 0) draining_[id] = std::move(done);
   }
   settled_.notify_all();
 }
@@ -629,13 +693,168 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       {"createdAt", record->createdAt},
       {"updatedAt", record->updatedAt},
   };
+  if (cluster_) {
+    // Which instance runs it (or ran it last).
+    if (auto lease = store_.getLease(id); lease && *lease) {
+      out["instance"] = boost::json::object{{"id", (*lease)->owner},
+                                            {"address", (*lease)->ownerAddress},
+                                            {"epoch", (*lease)->epoch},
+                                            {"leaseExpiresAt", (*lease)->expiresAt}};
+    }
+  }
   return boost::json::value(std::move(out));
+}
+
+void ExecutionManager::joinCluster(ClusterOptions options) { cluster_ = std::move(options); }
+
+Placement ExecutionManager::placement(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (running_.count(id)) return {Placement::Kind::kHere, {}, {}};
+  }
+  if (!cluster_) return {};
+  auto lease = store_.getLease(id);
+  if (!lease || !*lease) return {};
+  const auto& l = **lease;
+  if (l.owner != cluster_->instanceId && l.expiresAt > clock_.epochMillis()) {
+    return {Placement::Kind::kElsewhere, l.owner, l.ownerAddress};
+  }
+  // Expired (or held by this instance's previous life): is it still running?
+  auto record = store_.getExecution(id);
+  if (record && record->status == store::ExecutionStatus::kRunning) return {Placement::Kind::kOrphaned, l.owner, l.ownerAddress};
+  return {};
+}
+
+std::size_t ExecutionManager::takeOverOrphans() {
+  const auto now = clock_.epochMillis();
+  // An execution with no lease at all was written by a single instance (or is
+  // being created): it counts as orphaned only after a lease's lifetime.
+  auto orphans = store_.orphanedExecutions(now, cluster_->leaseTtl.count());
+  if (!orphans) return 0;
+  std::size_t taken = 0;
+  for (const auto& id : *orphans) {
+    {
+      std::lock_guard lock(mutex_);
+      if (shuttingDown_ || running_.count(id) || draining_.count(id)) continue;
+    }
+    auto lease = store_.acquireLease(id, cluster_->instanceId, cluster_->address, now, cluster_->leaseTtl.count());
+    if (!lease) continue;  // another instance was quicker
+    store::Fence fence{lease->owner, lease->epoch};
+    auto record = store_.getExecution(id);
+    if (!record || record->status != store::ExecutionStatus::kRunning) {
+      (void)store_.releaseLease(id, fence);
+      continue;
+    }
+    auto resumed = resumeOne(*record, *lease);
+    if (resumed && *resumed) {
+      ++taken;
+      std::lock_guard lock(mutex_);
+      ++takeovers_;
+    } else if (!resumed) {
+      (void)store_.releaseLease(id, fence);  // try again on a later round
+    }
+  }
+  return taken;
+}
+
+MaintenanceReport ExecutionManager::maintain() {
+  std::lock_guard serial(maintenanceMutex_);
+  MaintenanceReport report;
+  std::vector<std::pair<std::string, std::shared_ptr<ExecutionWriter>>> live, draining;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, r] : running_) live.emplace_back(id, r->writer);
+    for (auto& [id, r] : draining_) draining.emplace_back(id, r->writer);
+  }
+  std::vector<std::string> lost;
+  for (auto& [id, writer] : live) {
+    writer->flush();
+    if (cluster_) {
+      if (auto fence = writer->fence(); fence && !writer->fenced()) {
+        const auto now = clock_.epochMillis();
+        auto renewed = store_.renewLease(id, *fence, now, cluster_->leaseTtl.count());
+        if (renewed) {
+          ++report.renewed;
+          std::lock_guard lock(mutex_);
+          if (auto it = running_.find(id); it != running_.end()) it->second->leaseExpiresAt = renewed->expiresAt;
+        } else if (renewed.error().code == ErrorCode::kConflict) {
+          lost.push_back(id);
+        } else {
+          // The store is away. Once the lease expires another instance may
+          // take the run over when the store is back: stop it here a quarter
+          // of a lease before that, so a task never runs on two instances at once.
+          const auto margin = cluster_->leaseTtl.count() / 4;
+          std::lock_guard lock(mutex_);
+          if (auto it = running_.find(id); it != running_.end() && now >= it->second->leaseExpiresAt - margin) {
+            lost.push_back(id);
+          }
+        }
+      }
+    }
+    if (writer->fenced()) lost.push_back(id);
+    report.pendingWrites += writer->pending();
+  }
+  std::vector<std::string> drained;
+  for (auto& [id, writer] : draining) {
+    if (writer->flush()) {
+      drained.push_back(id);
+      if (auto fence = writer->fence(); fence && !writer->fenced()) (void)store_.releaseLease(id, *fence);
+    } else {
+      report.pendingWrites += writer->pending();
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : drained) draining_.erase(id);  // only maintain() removes from draining_
+    std::sort(lost.begin(), lost.end());
+    lost.erase(std::unique(lost.begin(), lost.end()), lost.end());
+    for (const auto& id : lost) {
+      if (auto it = running_.find(id); it != running_.end()) {
+        it->second->design->suspend("this instance no longer holds the execution's lease");
+        ++report.lost;
+        ++lost_;
+      }
+    }
+  }
+  if (cluster_) report.tookOver = takeOverOrphans();
+  return report;
+}
+
+void ExecutionManager::startMaintenance(std::chrono::milliseconds every) {
+  std::lock_guard lock(mutex_);
+  if (maintenance_.joinable() || shuttingDown_) return;
+  maintenance_ = std::thread([this, every] {
+    std::unique_lock lock(mutex_);
+    while (!shuttingDown_) {
+      maintenanceWake_.wait_for(lock, every, [&] { return shuttingDown_; });
+      if (shuttingDown_) break;
+      lock.unlock();
+      (void)maintain();
+      lock.lock();
+    }
+  });
+}
+
+ExecutionManager::ClusterStats ExecutionManager::clusterStats() {
+  ClusterStats stats;
+  std::lock_guard lock(mutex_);
+  stats.takeovers = takeovers_;
+  stats.lost = lost_;
+  for (auto* map : {&running_, &draining_}) {
+    for (auto& [id, r] : *map) {
+      if (r->writer->fence() && !r->writer->fenced() && map == &running_) ++stats.leasesHeld;
+      stats.pendingWrites += r->writer->pending();
+      stats.failedWrites += r->writer->failed();
+    }
+  }
+  return stats;
 }
 
 void ExecutionManager::shutdown(const std::string& reason) {
   {
     std::lock_guard lock(mutex_);
     shuttingDown_ = true;
+    maintenanceWake_.notify_all();
     for (auto& [id, r] : running_) {
       r->design->suspend(reason);  // completed tasks are stored; the rest resume at the next start
     }
@@ -648,6 +867,10 @@ void ExecutionManager::shutdown(const std::string& reason) {
     watchers.swap(finishedWatchers_);
   }
   for (auto& w : watchers) w.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  // A last try for writes still waiting; what the store still refuses is
+  // lost with the process, as before this instance had a writer.
+  for (auto& [id, r] : draining_) (void)r->writer->flush();
 }
 
 bool ExecutionManager::waitUntilSettled(const std::string& id, std::chrono::milliseconds timeout) {

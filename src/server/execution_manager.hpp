@@ -3,7 +3,19 @@
 // they are logged before anyone sees them), its record, files and final state
 // go to the store, and running executions can be inspected and cancelled.
 // Thread-safe.
+//
+// Each run's writes go through an ExecutionWriter: in order, held and retried
+// while the store is unavailable, so a PostgreSQL outage delays a run's
+// events and records but loses none.
+//
+// Several instances on one shared store (joinCluster): each execution runs on
+// the instance holding its lease (store::Lease), renewed by maintain(); every
+// write carries the lease's fence, so an instance that lost its lease cannot
+// write. When an owner dies its lease expires and another instance's
+// maintain() takes the execution over and resumes it from the log
+// (completed tasks are not re-run).
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -19,6 +31,7 @@
 #include "bus/event_bus.hpp"
 #include "cache/design_cache.hpp"
 #include "engine/design.hpp"
+#include "server/execution_writer.hpp"
 #include "store/store.hpp"
 
 namespace ymy::server {
@@ -40,6 +53,34 @@ struct DesignRequest {
   // served from the cache): a daily quota counts only runs that happen. An
   // error refuses the run with it.
   std::function<Result<void>()> admitRun;
+};
+
+// This instance's place among several sharing one store.
+struct ClusterOptions {
+  std::string instanceId;   // unique in the cluster, stable across this instance's restarts
+  std::string address;      // where the others forward commands for executions running here ("http://10.0.0.5:4000")
+  std::chrono::milliseconds leaseTtl{5000};
+};
+
+// Where an execution runs, for commands that need its live run (cancel,
+// step modifications).
+struct Placement {
+  enum class Kind {
+    kHere,       // running in this process
+    kElsewhere,  // running on another instance: `owner` at `address`
+    kOrphaned,   // running, but its owner's lease expired: another instance takes it over shortly
+    kNowhere,    // not running anywhere (finished, unknown, or a single instance's)
+  };
+  Kind kind = Kind::kNowhere;
+  std::string owner, address;
+};
+
+// What one maintain() round did.
+struct MaintenanceReport {
+  std::size_t renewed = 0;
+  std::size_t lost = 0;         // runs stopped here: another instance holds their lease
+  std::size_t tookOver = 0;     // orphaned executions resumed here
+  std::size_t pendingWrites = 0;  // writes still waiting for the store
 };
 
 struct StartedExecution {
@@ -97,6 +138,24 @@ class ExecutionManager {
   // resumeUnfinished() continues them.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
+
+  // Before anything runs: this instance shares its store with others.
+  // resumeUnfinished() then resumes only orphaned executions, and start()
+  // leases each new one.
+  void joinCluster(ClusterOptions options);
+  // One round of upkeep: retries writes the store refused while it was away;
+  // with a cluster, renews the leases of the runs here (a run whose lease
+  // another instance took stops here at once, without another write) and
+  // takes over orphaned executions. startMaintenance() calls it every
+  // `every` on a thread of its own (stopped by shutdown()); tests call it.
+  MaintenanceReport maintain();
+  void startMaintenance(std::chrono::milliseconds every);
+  Placement placement(const std::string& executionId);
+  // Totals since start, for /metrics.
+  struct ClusterStats {
+    std::size_t leasesHeld = 0, takeovers = 0, lost = 0, pendingWrites = 0, failedWrites = 0;
+  };
+  ClusterStats clusterStats();
   // Blocks until `executionId` is not running here (finished, suspended or
   // never started); false after `timeout`.
   bool waitUntilSettled(const std::string& executionId, std::chrono::milliseconds timeout);
@@ -112,12 +171,23 @@ class ExecutionManager {
     std::string owner;
     std::string projectId;  // its canvas gets the result as a new version
     std::optional<CacheEntry> cacheEntry;
+    // Every write of the run, fenced with its lease in a cluster. Shared with
+    // maintain(), which flushes and renews without holding the manager's lock.
+    std::shared_ptr<ExecutionWriter> writer;
+    std::int64_t leaseExpiresAt = 0;  // guarded by the manager's mutex_; in a cluster, as last acquired or renewed
     std::unique_ptr<executor::EventSink> sink;
     std::unique_ptr<executor::TaskObserver> persister;
     std::unique_ptr<engine::Design> design;
     std::thread watcher;
   };
   void finish(const std::string& id);
+  // Continues a stored, unfinished execution (its log, tasks and plan) here;
+  // false when its log had already ended (its record is only completed).
+  Result<bool> resumeOne(const store::ExecutionRecord& record, const std::optional<store::Lease>& lease);
+  // Orphaned executions this instance can lease: resumed here.
+  std::size_t takeOverOrphans();
+  std::unique_ptr<Running> newRunning(const std::string& id, std::string owner, std::string projectId,
+                                      std::optional<store::Fence> fence);
   // An exact hit: a new execution with the stored one's result, or nullopt
   // when that execution is gone (the entry is forgotten, `staleId` set, and
   // the request runs).
@@ -141,6 +211,13 @@ class ExecutionManager {
   std::vector<std::thread> finishedWatchers_;                // guarded by mutex_
   bool shuttingDown_ = false;                                // guarded by mutex_
   std::map<std::string, std::size_t> finishedByStatus_;     // finished since start, by final state; guarded by mutex_
+  // Finished runs whose last writes wait for the store (retried by maintain()).
+  std::map<std::string, std::unique_ptr<Running>> draining_;  // guarded by mutex_
+  std::optional<ClusterOptions> cluster_;                      // set before anything runs
+  std::size_t takeovers_ = 0, lost_ = 0;                       // guarded by mutex_
+  std::mutex maintenanceMutex_;                                // one maintain() at a time
+  std::condition_variable maintenanceWake_;                    // with mutex_: shutdown wakes the thread
+  std::thread maintenance_;
 };
 
 }  // namespace ymy::server

@@ -123,7 +123,7 @@ struct Metrics {
   std::array<LatencyHistogram, kRoutes.size()> latency;  // by route; streams are not timed
   std::atomic<std::int64_t> openHttp{0}, openSse{0}, openLongPoll{0};
   std::atomic<std::uint64_t> slowClientsDisconnected{0};  // SSE; WebSocket counts its own
-  std::atomic<std::uint64_t> authFailures{0}, rateLimited{0};
+  std::atomic<std::uint64_t> authFailures{0}, rateLimited{0}, forwarded{0};
   ws::Stats webSocket;
 };
 
@@ -403,6 +403,9 @@ class Server::Impl final : public ws::Handler {
               return policy;
             }(),
             services.cache, services.llmPlan) {
+    if (!options_.instanceId.empty()) {
+      manager_.joinCluster(ClusterOptions{options_.instanceId, options_.advertiseAddress, options_.leaseTtl});
+    }
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
@@ -433,6 +436,13 @@ class Server::Impl final : public ws::Handler {
     }
     port_ = acceptor_->local_endpoint().port();
     if (auto resumed = manager_.resumeUnfinished(); !resumed) return tl::unexpected(resumed.error());
+    // Retries writes a store outage held back; in a cluster also renews
+    // leases and takes over orphans, often enough to replace a dead owner
+    // within a lease's lifetime plus a second.
+    manager_.startMaintenance(options_.instanceId.empty()
+                                  ? std::chrono::milliseconds(1000)
+                                  : std::clamp(options_.leaseTtl / 5, std::chrono::milliseconds(50),
+                                               std::chrono::milliseconds(1000)));
     net::co_spawn(shards_.front()->ioc, accept(), net::detached);
     for (auto& shard : shards_) threads_.emplace_back([&ioc = shard->ioc] { ioc.run(); });
     return port_;
@@ -554,6 +564,8 @@ class Server::Impl final : public ws::Handler {
       if (req.method() == http::verb::get && target.segments.size() == 4 && target.segments[0] == "api" &&
           target.segments[1] == "executions" && target.segments[3] == "events") {
         res = co_await longPoll(req, target);
+      } else if (auto owner = remoteOwner(req, target)) {
+        res = co_await forward(std::move(req), *owner);
       } else {
         res = handle(req, target, gate.caller);
       }
@@ -566,6 +578,68 @@ class Server::Impl final : public ws::Handler {
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // ---- Several instances ----
+
+  // Commands that need an execution's live run (cancel, step modifications)
+  // go to the instance that runs it. A forwarded request is never forwarded
+  // again: the owner answers from what it knows.
+  static constexpr std::string_view kForwardedHeader = "X-YouMeYou-Forwarded-By";
+
+  std::optional<Placement> remoteOwner(const Request& req, const Target& t) {
+    if (options_.instanceId.empty() || req.method() != http::verb::post) return std::nullopt;
+    const auto& s = t.segments;
+    const bool command = s.size() >= 4 && s[0] == "api" && s[1] == "executions" &&
+                         (s[3] == "cancel" || (s.size() >= 6 && s[3] == "tasks" && s[5] == "modifications"));
+    if (!command || req.find(kForwardedHeader) != req.end()) return std::nullopt;
+    auto where = manager_.placement(s[2]);
+    if (where.kind == Placement::Kind::kElsewhere || where.kind == Placement::Kind::kOrphaned) return where;
+    return std::nullopt;
+  }
+
+  net::awaitable<Response> forward(Request req, const Placement& owner) {
+    const auto id = parseTarget(req.target()).segments.at(2);
+    auto unavailable = [&](const std::string& why) {
+      auto res = errorResponse(http::status::service_unavailable, "unavailable",
+                               "execution " + id + " runs on instance " + owner.owner + ", which " + why +
+                                   "; another instance takes it over within seconds: retry",
+                               req);
+      res.set(http::field::retry_after, "1");
+      return res;
+    };
+    if (owner.kind == Placement::Kind::kOrphaned) co_return unavailable("stopped answering (its lease expired)");
+    std::string_view address = owner.address;
+    if (address.rfind("http://", 0) == 0) address.remove_prefix(7);
+    while (!address.empty() && address.back() == '/') address.remove_suffix(1);
+    const auto colon = address.rfind(':');
+    if (colon == std::string_view::npos) co_return unavailable("has no usable address ('" + owner.address + "')");
+    const std::string host(address.substr(0, colon)), port(address.substr(colon + 1));
+
+    auto executor = co_await net::this_coro::executor;
+    tcp::resolver resolver(executor);
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, port, nothrow);
+    if (rec) co_return unavailable("cannot be found at " + owner.address + " (" + rec.message() + ")");
+    beast::tcp_stream upstream(executor);
+    upstream.expires_after(std::chrono::seconds(5));
+    auto [cec, connected] = co_await upstream.async_connect(endpoints, nothrow);
+    if (cec) co_return unavailable("does not answer at " + owner.address + " (" + cec.message() + ")");
+    const bool keepAlive = req.keep_alive();
+    req.set(kForwardedHeader, options_.instanceId);
+    req.keep_alive(false);
+    req.prepare_payload();
+    auto [wec, written] = co_await http::async_write(upstream, req, nothrow);
+    if (wec) co_return unavailable("dropped the request (" + wec.message() + ")");
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(options_.maxBodyBytes * 4);
+    upstream.expires_after(std::chrono::seconds(30));
+    auto [rdec, read] = co_await http::async_read(upstream, buffer, parser, nothrow);
+    if (rdec) co_return unavailable("did not answer (" + rdec.message() + ")");
+    ++metrics_.forwarded;
+    Response res = parser.release();
+    res.keep_alive(keepAlive);
+    co_return res;
   }
 
   net::awaitable<bool> write(beast::tcp_stream& stream, Response res) {
@@ -752,7 +826,11 @@ class Server::Impl final : public ws::Handler {
       }
       return true;
     };
-    if (is({"healthz"}) && method == http::verb::get) return jsonResponse(http::status::ok, {{"status", "ok"}}, req);
+    if (is({"healthz"}) && method == http::verb::get) {
+      boost::json::object health{{"status", "ok"}};
+      if (!options_.instanceId.empty()) health["instance"] = options_.instanceId;
+      return jsonResponse(http::status::ok, std::move(health), req);
+    }
     if (is({"metrics"}) && method == http::verb::get) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
     if (is({"api", "auth", "*"}) && (s[2] == "register" || s[2] == "login" || s[2] == "config")) {
       return authRoute(req, s[2], caller);
@@ -1170,6 +1248,24 @@ class Server::Impl final : public ws::Handler {
       << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
       << metrics_.slowClientsDisconnected + metrics_.webSocket.slowDisconnected << "\n";
     cacheMetrics(m);
+    if (!options_.instanceId.empty()) {
+      const auto c = manager_.clusterStats();
+      m << "# HELP youmeyou_leases_held Executions this instance runs under a lease.\n"
+        << "# TYPE youmeyou_leases_held gauge\nyoumeyou_leases_held " << c.leasesHeld << "\n"
+        << "# HELP youmeyou_takeovers_total Orphaned executions (their owner stopped renewing) resumed here.\n"
+        << "# TYPE youmeyou_takeovers_total counter\nyoumeyou_takeovers_total " << c.takeovers << "\n"
+        << "# HELP youmeyou_leases_lost_total Runs stopped here because another instance took them over.\n"
+        << "# TYPE youmeyou_leases_lost_total counter\nyoumeyou_leases_lost_total " << c.lost << "\n"
+        << "# HELP youmeyou_commands_forwarded_total Cancels and step modifications sent on to the instance running "
+           "the execution.\n"
+        << "# TYPE youmeyou_commands_forwarded_total counter\nyoumeyou_commands_forwarded_total " << metrics_.forwarded
+        << "\n";
+    }
+    {
+      const auto c = manager_.clusterStats();
+      m << "# HELP youmeyou_store_pending_writes Writes of runs waiting for the store to come back.\n"
+        << "# TYPE youmeyou_store_pending_writes gauge\nyoumeyou_store_pending_writes " << c.pendingWrites << "\n";
+    }
     if (auth_) {
       m << "# HELP youmeyou_auth_failures_total Requests refused for a missing, bad or expired token.\n"
         << "# TYPE youmeyou_auth_failures_total counter\nyoumeyou_auth_failures_total " << metrics_.authFailures << "\n"

@@ -39,6 +39,14 @@ struct ServerOptions {
   std::size_t streamQueueLimit = 8192;           // messages queued per streaming connection
   std::chrono::seconds maxLongPollWait{60};
   std::chrono::milliseconds modificationCooldown{10'000};  // between two modifications of one task; 0: none
+  // Several instances on one shared store (PostgreSQL): this one's id (unique,
+  // stable across its restarts) and the address the others reach it at for
+  // commands on executions it runs ("http://10.0.0.5:4000"). Empty id: alone.
+  // A client may send cancel and step modifications to any instance: one that
+  // does not run the execution forwards them to the one that does.
+  std::string instanceId;
+  std::string advertiseAddress;
+  std::chrono::milliseconds leaseTtl{5000};  // an owner that stops renewing is replaced after this
   // The built web app (web/dist): served at / for every GET outside the API,
   // index.html for client-side routes. Empty: no web app.
   std::string webRoot;
