@@ -323,10 +323,6 @@ INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, testing::Values("memory", "
 
 class LeaseTest : public StoreTest {
  protected:
-  void SetUp() override {
-    StoreTest::SetUp();
-    if (GetParam() == "sqlite") GTEST_SKIP() << "SQLite leases come with its next migration";
-  }
   static Fence fence(const Lease& lease) { return Fence{lease.owner, lease.epoch}; }
   static std::string fencedMessage(const Result<void>& r) { return r ? "(succeeded)" : r.error().message; }
 };
@@ -509,6 +505,31 @@ TEST_P(LeaseTest, ConcurrentAcquisitionsHaveOneWinner) {
   EXPECT_EQ((*store_->getLease("exec_race"))->epoch, 1u);
 }
 
+// Two store objects on one database stand for two `serve` instances.
+TEST_P(LeaseTest, TwoInstancesRacingForALeaseHaveOneWinner) {
+  if (GetParam() == "memory") GTEST_SKIP() << "memory stores do not share state";
+  auto other = open();
+  ASSERT_TRUE(other);
+  for (int round = 0; round < 5; ++round) {
+    const std::string exec = "exec_" + std::to_string(round);
+    std::atomic<int> won{0}, conflicts{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      Store* instance = t % 2 == 0 ? store_.get() : other.get();
+      threads.emplace_back([&, instance, t] {
+        auto r = instance->acquireLease(exec, "inst-" + std::to_string(t), "", 1000, 60000);
+        if (r) ++won;
+        else if (r.error().code == ErrorCode::kConflict) ++conflicts;
+        else ADD_FAILURE() << r.error().message;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << exec;
+    EXPECT_EQ(conflicts.load(), 7) << exec;
+    EXPECT_EQ((*other->getLease(exec))->epoch, 1u);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Implementations, LeaseTest, testing::Values("memory", "sqlite"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
@@ -545,7 +566,7 @@ TEST(SqliteStore, ProjectsAndExecutionsHaveAnOwnerDefaultingToLocal) {
     sqlite3_finalize(stmt);
     return out;
   };
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "4");
   EXPECT_EQ(scalar(("SELECT owner_id FROM projects WHERE id = '" + projectId + "'").c_str()), "local");
   EXPECT_EQ(scalar("SELECT owner_id FROM executions WHERE id = 'exec_owner'"), "local");
   sqlite3_close(db);
