@@ -7,11 +7,7 @@
 #include <map>
 #include <mutex>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
-#include "model/json_io.hpp"
-#include "store/store.hpp"
+#include "store/store_common.hpp"
 
 namespace ymy::store {
 
@@ -91,6 +87,17 @@ ALTER TABLE executions ADD COLUMN owner_id TEXT NOT NULL DEFAULT 'local';
 CREATE INDEX projects_by_owner ON projects (owner_id);
 CREATE INDEX executions_by_owner ON executions (owner_id);
 )sql",
+    // Execution leases (one instance runs an execution at a time). A row stays
+    // after a release (expires_at = 0) so that epochs never repeat.
+    R"sql(
+CREATE TABLE leases (
+  execution_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  owner_address TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+)sql",
 };
 
 class Statement {
@@ -141,33 +148,9 @@ class Query {
   sqlite3_stmt* stmt_;
 };
 
-std::string toText(const boost::json::value& v) { return boost::json::serialize(v); }
-
-boost::json::value fromText(const std::string& text) {
-  if (text.empty()) return nullptr;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
-  return ec ? boost::json::value(nullptr) : v;
-}
-
-boost::json::value filesToJson(const std::vector<GeneratedFile>& files) {
-  boost::json::array out;
-  for (const auto& f : files) out.push_back(boost::json::object{{"path", f.path}, {"content", f.content}});
-  return out;
-}
-
-std::vector<GeneratedFile> filesFromJson(const boost::json::value& v) {
-  std::vector<GeneratedFile> out;
-  if (!v.is_array()) return out;
-  for (const auto& f : v.get_array()) {
-    if (!f.is_object()) continue;
-    const auto& o = f.get_object();
-    if (o.contains("path") && o.contains("content") && o.at("path").is_string() && o.at("content").is_string()) {
-      out.push_back({std::string(o.at("path").get_string()), std::string(o.at("content").get_string())});
-    }
-  }
-  return out;
-}
+using detail::fromText;
+using detail::notFound;
+using detail::toText;
 
 class SqliteStore final : public Store {
  public:
@@ -197,21 +180,19 @@ class SqliteStore final : public Store {
                                       std::string_view ownerId) override {
     std::lock_guard lock(mutex_);
     ProjectRecord p{newId("prj"), name, now, 1, std::string(ownerId)};
-    if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
-    {
-      Query q(stmt("insert_project"));
-      if (q.bind(1, p.id).bind(2, name).bind(3, now).bind(4, ownerId).step() != SQLITE_DONE) {
-        return rollback("create project");
+    return transaction([&]() -> Result<ProjectRecord> {
+      {
+        Query q(stmt("insert_project"));
+        if (q.bind(1, p.id).bind(2, name).bind(3, now).bind(4, ownerId).step() != SQLITE_DONE) {
+          return error("create project");
+        }
       }
-    }
-    {
       Query q(stmt("insert_canvas"));
       if (q.bind(1, p.id).bind(2, std::int64_t{1}).bind(3, toText(toJson(canvas))).bind(4, now).step() != SQLITE_DONE) {
-        return rollback("save canvas");
+        return error("save canvas");
       }
-    }
-    if (auto ok = exec("COMMIT"); !ok) return tl::unexpected(ok.error());
-    return p;
+      return p;
+    });
   }
 
   Result<std::vector<ProjectRecord>> listProjects(std::optional<std::string_view> ownerId) override {
@@ -224,9 +205,7 @@ class SqliteStore final : public Store {
     }
     std::vector<ProjectRecord> out;
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      out.push_back({q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3)), q.text(4)});
-    }
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(detail::readProject(q));
     if (rc != SQLITE_DONE) return error("list projects");
     return out;
   }
@@ -235,10 +214,8 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     Query q(stmt("get_project"));
     int rc = q.bind(1, id).step();
-    if (rc == SQLITE_ROW) {
-      return ProjectRecord{q.text(0), q.text(1), q.integer(2), static_cast<int>(q.integer(3)), q.text(4)};
-    }
-    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "project " + std::string(id) + " not found");
+    if (rc == SQLITE_ROW) return detail::readProject(q);
+    if (rc == SQLITE_DONE) return notFound("project", id);
     return error("get project");
   }
 
@@ -248,7 +225,7 @@ class SqliteStore final : public Store {
     {
       Query q(stmt("get_project"));
       int rc = q.bind(1, projectId).step();
-      if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "project " + std::string(projectId) + " not found");
+      if (rc == SQLITE_DONE) return notFound("project", projectId);
       if (rc != SQLITE_ROW) return error("get project");
       version = static_cast<int>(q.integer(3)) + 1;
     }
@@ -290,34 +267,40 @@ class SqliteStore final : public Store {
   }
 
   Result<void> finishExecution(std::string_view id, ExecutionStatus status, const boost::json::value& summary,
-                               std::int64_t now, const Fence*) override {
+                               std::int64_t now, const Fence* fence) override {
     std::lock_guard lock(mutex_);
-    Query q(stmt("finish_execution"));
-    if (q.bind(1, executionStatusName(status)).bind(2, toText(summary)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
-      return error("finish execution");
-    }
-    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
-    return {};
+    return fencedWrite(id, fence, [&]() -> Result<void> {
+      Query q(stmt("finish_execution"));
+      if (q.bind(1, executionStatusName(status)).bind(2, toText(summary)).bind(3, now).bind(4, id).step() !=
+          SQLITE_DONE) {
+        return error("finish execution");
+      }
+      if (sqlite3_changes(db_) == 0) return notFound("execution", id);
+      return {};
+    });
   }
 
   Result<void> savePlan(std::string_view id, const Plan& plan, const boost::json::value& modifications,
-                        std::int64_t now, const Fence*) override {
+                        std::int64_t now, const Fence* fence) override {
     std::lock_guard lock(mutex_);
-    Query q(stmt("save_plan"));
-    if (q.bind(1, toText(toJson(plan))).bind(2, toText(modifications)).bind(3, now).bind(4, id).step() != SQLITE_DONE) {
-      return error("save the plan");
-    }
-    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
-    return {};
+    return fencedWrite(id, fence, [&]() -> Result<void> {
+      Query q(stmt("save_plan"));
+      if (q.bind(1, toText(toJson(plan))).bind(2, toText(modifications)).bind(3, now).bind(4, id).step() !=
+          SQLITE_DONE) {
+        return error("save the plan");
+      }
+      if (sqlite3_changes(db_) == 0) return notFound("execution", id);
+      return {};
+    });
   }
 
   Result<ExecutionRecord> getExecution(std::string_view id) override {
     std::lock_guard lock(mutex_);
     Query q(stmt("get_execution"));
     int rc = q.bind(1, id).step();
-    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "execution " + std::string(id) + " not found");
+    if (rc == SQLITE_DONE) return notFound("execution", id);
     if (rc != SQLITE_ROW) return error("get execution");
-    return readExecution(q);
+    return detail::readExecution(q);
   }
 
   Result<std::vector<ExecutionRecord>> unfinishedExecutions() override {
@@ -326,7 +309,7 @@ class SqliteStore final : public Store {
     std::vector<ExecutionRecord> out;
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
-      auto e = readExecution(q);
+      auto e = detail::readExecution(q);
       if (!e) return tl::unexpected(e.error());
       out.push_back(std::move(*e));
     }
@@ -334,14 +317,16 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<void> saveTask(const TaskRecord& t, const Fence*) override {
+  Result<void> saveTask(const TaskRecord& t, const Fence* fence) override {
     std::lock_guard lock(mutex_);
-    Query q(stmt("save_task"));
-    q.bind(1, t.executionId).bind(2, t.taskId).bind(3, t.status).bind(4, std::int64_t{t.generation});
-    q.bind(5, t.result).bind(6, t.error).bind(7, toText(t.output)).bind(8, toText(filesToJson(t.files)));
-    q.bind(9, toText(t.canvasPatch));
-    if (q.step() != SQLITE_DONE) return error("save task");
-    return {};
+    return fencedWrite(t.executionId, fence, [&]() -> Result<void> {
+      Query q(stmt("save_task"));
+      q.bind(1, t.executionId).bind(2, t.taskId).bind(3, t.status).bind(4, std::int64_t{t.generation});
+      q.bind(5, t.result).bind(6, t.error).bind(7, toText(t.output)).bind(8, toText(detail::filesToJson(t.files)));
+      q.bind(9, toText(t.canvasPatch));
+      if (q.step() != SQLITE_DONE) return error("save task");
+      return {};
+    });
   }
 
   Result<std::vector<TaskRecord>> tasks(std::string_view executionId) override {
@@ -350,41 +335,30 @@ class SqliteStore final : public Store {
     q.bind(1, executionId);
     std::vector<TaskRecord> out;
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      TaskRecord t;
-      t.executionId = std::string(executionId);
-      t.taskId = q.text(0);
-      t.status = q.text(1);
-      t.generation = static_cast<int>(q.integer(2));
-      t.result = q.text(3);
-      t.error = q.text(4);
-      t.output = fromText(q.text(5));
-      t.files = filesFromJson(fromText(q.text(6)));
-      t.canvasPatch = fromText(q.text(7));
-      out.push_back(std::move(t));
-    }
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(detail::readTask(executionId, q));
     if (rc != SQLITE_DONE) return error("list tasks");
     return out;
   }
 
-  Result<void> appendEvent(const Event& event, const Fence*) override {
+  Result<void> appendEvent(const Event& event, const Fence* fence) override {
     std::lock_guard lock(mutex_);
-    std::uint64_t last;
-    {
-      Query q(stmt("last_seq"));
-      if (q.bind(1, event.executionId).step() != SQLITE_ROW) return error("read last seq");
-      last = static_cast<std::uint64_t>(q.integer(0));
-    }
-    if (event.seq != last + 1) {
-      return fail(ErrorCode::kInvalidArgument, "event seq " + std::to_string(event.seq) + " for " + event.executionId +
-                                                   " is not the next one (" + std::to_string(last + 1) + ")");
-    }
-    Query q(stmt("append_event"));
-    if (q.bind(1, event.executionId).bind(2, static_cast<std::int64_t>(event.seq)).bind(3, json::compact(toJson(event)))
-            .step() != SQLITE_DONE) {
-      return error("append event");
-    }
-    return {};
+    return fencedWrite(event.executionId, fence, [&]() -> Result<void> {
+      std::uint64_t last;
+      {
+        Query q(stmt("last_seq"));
+        if (q.bind(1, event.executionId).step() != SQLITE_ROW) return error("read last seq");
+        last = static_cast<std::uint64_t>(q.integer(0));
+      }
+      if (event.seq != last + 1) return detail::seqGap(event, last + 1);
+      Query q(stmt("append_event"));
+      if (q.bind(1, event.executionId)
+              .bind(2, static_cast<std::int64_t>(event.seq))
+              .bind(3, json::compact(toJson(event)))
+              .step() != SQLITE_DONE) {
+        return error("append event");
+      }
+      return {};
+    });
   }
 
   Result<std::vector<Event>> eventsAfter(std::string_view executionId, std::uint64_t after, std::size_t limit) override {
@@ -409,19 +383,20 @@ class SqliteStore final : public Store {
     return static_cast<std::uint64_t>(q.integer(0));
   }
 
-  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files, const Fence*) override {
+  Result<void> saveFiles(std::string_view executionId, const std::vector<GeneratedFile>& files,
+                         const Fence* fence) override {
     std::lock_guard lock(mutex_);
-    if (auto ok = exec("BEGIN"); !ok) return tl::unexpected(ok.error());
-    {
-      Query q(stmt("delete_files"));
-      if (q.bind(1, executionId).step() != SQLITE_DONE) return rollback("replace files");
-    }
-    for (const auto& f : files) {
-      Query q(stmt("insert_file"));
-      if (q.bind(1, executionId).bind(2, f.path).bind(3, f.content).step() != SQLITE_DONE) return rollback("save file");
-    }
-    if (auto ok = exec("COMMIT"); !ok) return tl::unexpected(ok.error());
-    return {};
+    return fencedWrite(executionId, fence, [&]() -> Result<void> {
+      {
+        Query q(stmt("delete_files"));
+        if (q.bind(1, executionId).step() != SQLITE_DONE) return error("replace files");
+      }
+      for (const auto& f : files) {
+        Query q(stmt("insert_file"));
+        if (q.bind(1, executionId).bind(2, f.path).bind(3, f.content).step() != SQLITE_DONE) return error("save file");
+      }
+      return {};
+    });
   }
 
   Result<std::vector<GeneratedFile>> files(std::string_view executionId) override {
@@ -458,7 +433,7 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     Query q(stmt("user_by_email"));
     const int rc = q.bind(1, email).step();
-    if (rc == SQLITE_ROW) return readUser(q);
+    if (rc == SQLITE_ROW) return detail::readUser(q);
     if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "no user with email " + std::string(email));
     return error("find user");
   }
@@ -467,8 +442,8 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mutex_);
     Query q(stmt("user_by_id"));
     const int rc = q.bind(1, id).step();
-    if (rc == SQLITE_ROW) return readUser(q);
-    if (rc == SQLITE_DONE) return fail(ErrorCode::kNotFound, "user " + std::string(id) + " not found");
+    if (rc == SQLITE_ROW) return detail::readUser(q);
+    if (rc == SQLITE_DONE) return notFound("user", id);
     return error("find user");
   }
 
@@ -480,22 +455,58 @@ class SqliteStore final : public Store {
     return updateUser("set_user_password", id, passwordHash, "set the user's password");
   }
 
-  // Leases come with the next migration.
-  Result<Lease> acquireLease(std::string_view, std::string_view, std::string_view, std::int64_t,
-                             std::int64_t) override {
-    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+  // Leases: each call is one IMMEDIATE transaction, so acquisition is atomic
+  // across processes sharing the file.
+  Result<Lease> acquireLease(std::string_view executionId, std::string_view owner, std::string_view ownerAddress,
+                             std::int64_t now, std::int64_t ttlMs) override {
+    std::lock_guard lock(mutex_);
+    return transaction([&]() -> Result<Lease> {
+      {
+        Query q(stmt("acquire_lease"));
+        const int rc = q.bind(1, executionId).bind(2, owner).bind(3, ownerAddress).bind(4, now).bind(5, now + ttlMs).step();
+        if (rc == SQLITE_ROW) return detail::readLease(q);
+        if (rc != SQLITE_DONE) return error("acquire the lease");
+      }
+      auto holder = leaseOf(executionId);  // the upsert's WHERE refused: someone else holds it
+      if (!holder) return tl::unexpected(holder.error());
+      if (!*holder) return fail(ErrorCode::kInternal, "lease of " + std::string(executionId) + " refused but missing");
+      return detail::leaseHeld(**holder);
+    });
   }
-  Result<Lease> renewLease(std::string_view, const Fence&, std::int64_t, std::int64_t) override {
-    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+
+  Result<Lease> renewLease(std::string_view executionId, const Fence& fence, std::int64_t now,
+                           std::int64_t ttlMs) override {
+    std::lock_guard lock(mutex_);
+    return fencedWrite(executionId, &fence, [&]() -> Result<Lease> {
+      Query q(stmt("renew_lease"));
+      if (q.bind(1, executionId).bind(2, now + ttlMs).step() != SQLITE_ROW) return error("renew the lease");
+      return detail::readLease(q);
+    });
   }
-  Result<void> releaseLease(std::string_view, const Fence&) override {
-    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+
+  Result<void> releaseLease(std::string_view executionId, const Fence& fence) override {
+    std::lock_guard lock(mutex_);
+    return fencedWrite(executionId, &fence, [&]() -> Result<void> {
+      Query q(stmt("release_lease"));
+      if (q.bind(1, executionId).step() != SQLITE_DONE) return error("release the lease");
+      return {};
+    });
   }
-  Result<std::optional<Lease>> getLease(std::string_view) override {
-    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+
+  Result<std::optional<Lease>> getLease(std::string_view executionId) override {
+    std::lock_guard lock(mutex_);
+    return leaseOf(executionId);
   }
-  Result<std::vector<std::string>> orphanedExecutions(std::int64_t, std::int64_t) override {
-    return fail(ErrorCode::kInternal, "leases are not implemented in the SQLite store yet");
+
+  Result<std::vector<std::string>> orphanedExecutions(std::int64_t now, std::int64_t graceMs) override {
+    std::lock_guard lock(mutex_);
+    Query q(stmt("orphaned_executions"));
+    q.bind(1, now).bind(2, now - graceMs);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(q.text(0));
+    if (rc != SQLITE_DONE) return error("list orphaned executions");
+    return out;
   }
 
  private:
@@ -579,6 +590,23 @@ class SqliteStore final : public Store {
         {"user_by_id", "SELECT id, email, password_hash, tier, created_at FROM users WHERE id = ?1"},
         {"set_user_tier", "UPDATE users SET tier = ?2 WHERE id = ?1"},
         {"set_user_password", "UPDATE users SET password_hash = ?2 WHERE id = ?1"},
+        // Inserts epoch 1, or takes over an expired lease (or the owner's own) with the next epoch;
+        // no row when someone else holds it.
+        {"acquire_lease",
+         "INSERT INTO leases (execution_id, owner, owner_address, epoch, expires_at) VALUES (?1, ?2, ?3, 1, ?5) "
+         "ON CONFLICT (execution_id) DO UPDATE SET owner = excluded.owner, owner_address = excluded.owner_address, "
+         "epoch = leases.epoch + 1, expires_at = excluded.expires_at "
+         "WHERE leases.expires_at <= ?4 OR leases.owner = excluded.owner "
+         "RETURNING execution_id, owner, owner_address, epoch, expires_at"},
+        {"renew_lease",
+         "UPDATE leases SET expires_at = ?2 WHERE execution_id = ?1 "
+         "RETURNING execution_id, owner, owner_address, epoch, expires_at"},
+        {"release_lease", "UPDATE leases SET expires_at = 0 WHERE execution_id = ?1"},
+        {"get_lease", "SELECT execution_id, owner, owner_address, epoch, expires_at FROM leases WHERE execution_id = ?1"},
+        {"orphaned_executions",
+         "SELECT e.id FROM executions e LEFT JOIN leases l ON l.execution_id = e.id WHERE e.status = 'running' AND "
+         "CASE WHEN l.execution_id IS NULL THEN e.updated_at < ?2 ELSE l.expires_at <= ?1 END "
+         "ORDER BY e.created_at, e.id"},
     };
     for (const auto& [name, text] : sql) {
       auto s = std::make_unique<Statement>(db_, text);
@@ -590,48 +618,56 @@ class SqliteStore final : public Store {
 
   Statement& stmt(const char* name) { return *statements_.at(name); }
 
-  Result<ExecutionRecord> readExecution(const Query& q) {
-    ExecutionRecord e;
-    e.id = q.text(0);
-    e.projectId = q.isNull(1) ? "" : q.text(1);
-    e.request = q.text(2);
-    e.status = executionStatusFromName(q.text(3)).value_or(ExecutionStatus::kFailed);
-    e.options = fromText(q.text(4));
-    e.intent = fromText(q.text(5));
-    e.route = q.text(6);
-    auto plan = planFromJson(fromText(q.text(7)));
-    if (!plan) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt plan: " + plan.error().message);
-    e.plan = std::move(*plan);
-    auto canvas = canvasFromJson(fromText(q.text(8)));
-    if (!canvas) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt canvas: " + canvas.error().message);
-    e.baseCanvas = std::move(*canvas);
-    e.summary = q.isNull(9) ? boost::json::value(nullptr) : fromText(q.text(9));
-    e.createdAt = q.integer(10);
-    e.updatedAt = q.integer(11);
-    e.modifications = fromText(q.text(12));
-    e.ownerId = q.text(13);
-    return e;
+  // Runs `body` in a BEGIN IMMEDIATE transaction (the write lock up front, so a
+  // read-check-write is atomic across processes): COMMIT when it succeeds,
+  // ROLLBACK when it fails. Requires mutex_.
+  template <class F>
+  auto transaction(F&& body) -> decltype(body()) {
+    if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return tl::unexpected(ok.error());
+    auto result = body();
+    if (!result) {
+      (void)exec("ROLLBACK");
+      return result;
+    }
+    if (auto ok = exec("COMMIT"); !ok) {
+      (void)exec("ROLLBACK");
+      return tl::unexpected(ok.error());
+    }
+    return result;
   }
 
-  static UserRecord readUser(const Query& q) {
-    return UserRecord{q.text(0), q.text(1), q.text(2), q.text(3), q.integer(4)};
+  // `body` in a transaction that first checks the fence (none: no check).
+  template <class F>
+  auto fencedWrite(std::string_view executionId, const Fence* fence, F&& body) -> decltype(body()) {
+    return transaction([&]() -> decltype(body()) {
+      if (fence != nullptr) {
+        auto current = leaseOf(executionId);
+        if (!current) return tl::unexpected(current.error());
+        if (!detail::fenceHolds(*fence, *current)) return detail::fenced(executionId, *fence, *current);
+      }
+      return body();
+    });
+  }
+
+  // Requires mutex_.
+  Result<std::optional<Lease>> leaseOf(std::string_view executionId) {
+    Query q(stmt("get_lease"));
+    const int rc = q.bind(1, executionId).step();
+    if (rc == SQLITE_ROW) return detail::readLease(q);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    return error("read the lease");
   }
 
   Result<void> updateUser(const char* statement, std::string_view id, std::string_view value, const char* what) {
     std::lock_guard lock(mutex_);
     Query q(stmt(statement));
     if (q.bind(1, id).bind(2, value).step() != SQLITE_DONE) return error(what);
-    if (sqlite3_changes(db_) == 0) return fail(ErrorCode::kNotFound, "user " + std::string(id) + " not found");
+    if (sqlite3_changes(db_) == 0) return notFound("user", id);
     return {};
   }
 
   tl::unexpected<Error> error(const char* what) {
     return fail(ErrorCode::kIo, std::string("database: cannot ") + what + ": " + sqlite3_errmsg(db_));
-  }
-  tl::unexpected<Error> rollback(const char* what) {
-    auto e = error(what);
-    (void)exec("ROLLBACK");
-    return e;
   }
 
   sqlite3* db_ = nullptr;

@@ -1,28 +1,61 @@
-// One contract, two implementations: every test runs against the in-memory
-// store and the SQLite store.
+// One contract, three implementations: every test runs against the in-memory
+// store, the SQLite store and the PostgreSQL store (on a real server started
+// for the test process, a fresh database per test). Without PostgreSQL the
+// PostgreSQL tests fail, saying why.
 
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <thread>
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <pqxx/pqxx>
 
 #include "model/json_io.hpp"
+#include "support/postgres_server.hpp"
+#include "support/test_env.hpp"
 
 namespace ymy::store {
 namespace {
 
-class StoreFactory {
- public:
-  virtual ~StoreFactory() = default;
-  virtual std::unique_ptr<Store> open() = 0;
+// One PostgreSQL server for the test process, started on first use and
+// stopped when the process exits; `error` says why it is not running.
+struct SharedPostgres {
+  test::PostgresServer server;
+  std::string error;
 };
+SharedPostgres& sharedPostgres() {
+  static SharedPostgres shared;
+  static const bool started = [] {
+    shared.error = shared.server.start();
+    return true;
+  }();
+  (void)started;
+  return shared;
+}
+
+// A new, empty database on the shared server: its URL, or a failure.
+std::string freshPostgresDatabase() {
+  static std::atomic<int> counter{0};
+  auto& pg = sharedPostgres();
+  if (!pg.error.empty()) {
+    ADD_FAILURE() << "PostgreSQL could not be started: " << pg.error;
+    return {};
+  }
+  const std::string name = "store_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  if (auto error = pg.server.createDatabase(name); !error.empty()) {
+    ADD_FAILURE() << error;
+    return {};
+  }
+  return pg.server.url(name);
+}
 
 class StoreTest : public testing::TestWithParam<std::string> {
  protected:
@@ -31,16 +64,25 @@ class StoreTest : public testing::TestWithParam<std::string> {
     dir_ = std::filesystem::temp_directory_path() /
            ("ymy-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::create_directories(dir_);
+    if (GetParam() == "postgres") {
+      postgresUrl_ = freshPostgresDatabase();
+      if (postgresUrl_.empty()) GTEST_FAIL() << "no PostgreSQL database for this test (see above)";
+    }
     store_ = open();
+    if (!store_) GTEST_FAIL() << "the " << GetParam() << " store did not open";
   }
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // Another store on the same data (a reopened process, or a second instance).
   std::unique_ptr<Store> open() {
     if (GetParam() == "memory") return makeMemoryStore();
-    auto s = openSqliteStore(dir_ / "youmeyou.db");
-    EXPECT_TRUE(s) << s.error().message;
+    auto s = GetParam() == "sqlite" ? openSqliteStore(dir_ / "youmeyou.db") : openPostgresStore(postgresUrl_);
+    if (!s) {
+      ADD_FAILURE() << s.error().message;
+      return nullptr;
+    }
     return std::move(*s);
   }
 
@@ -78,8 +120,12 @@ class StoreTest : public testing::TestWithParam<std::string> {
   }
 
   std::filesystem::path dir_;
+  std::string postgresUrl_;
   std::unique_ptr<Store> store_;
 };
+
+const auto kImplementations = testing::Values("memory", "sqlite", "postgres");
+std::string implementationName(const testing::TestParamInfo<std::string>& info) { return info.param; }
 
 TEST_P(StoreTest, ProjectsKeepEveryCanvasVersion) {
   auto p = store_->createProject("shop", canvasWith("a"), 10);
@@ -316,17 +362,12 @@ TEST_P(StoreTest, UsersSurviveReopening) {
   EXPECT_EQ(store_->findUserByEmail("dave@example.com")->id, dave.id);
 }
 
-INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, testing::Values("memory", "sqlite"),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Implementations, StoreTest, kImplementations, implementationName);
 
 // ---- Leases ------------------------------------------------------------------
 
 class LeaseTest : public StoreTest {
  protected:
-  void SetUp() override {
-    StoreTest::SetUp();
-    if (GetParam() == "sqlite") GTEST_SKIP() << "SQLite leases come with its next migration";
-  }
   static Fence fence(const Lease& lease) { return Fence{lease.owner, lease.epoch}; }
   static std::string fencedMessage(const Result<void>& r) { return r ? "(succeeded)" : r.error().message; }
 };
@@ -509,8 +550,32 @@ TEST_P(LeaseTest, ConcurrentAcquisitionsHaveOneWinner) {
   EXPECT_EQ((*store_->getLease("exec_race"))->epoch, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Implementations, LeaseTest, testing::Values("memory", "sqlite"),
-                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+// Two store objects on one database stand for two `serve` instances.
+TEST_P(LeaseTest, TwoInstancesRacingForALeaseHaveOneWinner) {
+  if (GetParam() == "memory") GTEST_SKIP() << "memory stores do not share state";
+  auto other = open();
+  ASSERT_TRUE(other);
+  for (int round = 0; round < 5; ++round) {
+    const std::string exec = "exec_" + std::to_string(round);
+    std::atomic<int> won{0}, conflicts{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      Store* instance = t % 2 == 0 ? store_.get() : other.get();
+      threads.emplace_back([&, instance, t] {
+        auto r = instance->acquireLease(exec, "inst-" + std::to_string(t), "", 1000, 60000);
+        if (r) ++won;
+        else if (r.error().code == ErrorCode::kConflict) ++conflicts;
+        else ADD_FAILURE() << r.error().message;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(won.load(), 1) << exec;
+    EXPECT_EQ(conflicts.load(), 7) << exec;
+    EXPECT_EQ((*other->getLease(exec))->epoch, 1u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Implementations, LeaseTest, kImplementations, implementationName);
 
 TEST(SqliteStore, RefusesAnUnusablePath) {
   auto s = openSqliteStore("/proc/definitely/not/here.db");
@@ -545,11 +610,152 @@ TEST(SqliteStore, ProjectsAndExecutionsHaveAnOwnerDefaultingToLocal) {
     sqlite3_finalize(stmt);
     return out;
   };
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "4");
   EXPECT_EQ(scalar(("SELECT owner_id FROM projects WHERE id = '" + projectId + "'").c_str()), "local");
   EXPECT_EQ(scalar("SELECT owner_id FROM executions WHERE id = 'exec_owner'"), "local");
   sqlite3_close(db);
   std::filesystem::remove_all(dir);
+}
+
+// ---- PostgreSQL only ------------------------------------------------------------
+
+// Several instances starting at once: each migration is applied exactly once
+// (they queue on the advisory lock) and every instance opens.
+TEST(PostgresStore, InstancesStartingTogetherApplyEachMigrationOnce) {
+  const std::string url = freshPostgresDatabase();
+  ASSERT_FALSE(url.empty());
+  std::vector<std::string> errors(6, "not run");
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto s = openPostgresStore(url);
+      errors[i] = s ? "" : s.error().message;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& error : errors) EXPECT_EQ(error, "");
+  ASSERT_TRUE(openPostgresStore(url));  // and once more, later
+
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  const auto row = tx.exec1("SELECT COUNT(*), MIN(version), MAX(version) FROM schema_migrations");
+  EXPECT_EQ(row[0].as<int>(), 2);
+  EXPECT_EQ(row[1].as<int>(), 1);
+  EXPECT_EQ(row[2].as<int>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'leases'")[0].as<int>(), 1);
+}
+
+TEST(PostgresStore, NoServerIsUnavailableNotACrash) {
+  const std::uint16_t port = test::freeLoopbackPort();
+  const auto started = std::chrono::steady_clock::now();
+  auto s = openPostgresStore("postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kIo);
+  EXPECT_TRUE(s.error().message.starts_with("PostgreSQL unavailable: ")) << s.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));
+}
+
+// Every Store call, for the outage test: each returns its error, if any.
+std::vector<std::pair<std::string, std::function<std::optional<Error>(Store&)>>> everyCall() {
+  auto err = [](const auto& r) -> std::optional<Error> {
+    if (r) return std::nullopt;
+    return r.error();
+  };
+  const Fence fence{"inst-a", 1};
+  ExecutionRecord e;
+  e.id = "exec_outage";
+  e.request = "r";
+  TaskRecord t{"exec_1", "task_1", "running", 0, "", "", nullptr, {}, nullptr};
+  Event ev;
+  ev.type = "taskProgress";
+  ev.executionId = "exec_1";
+  ev.seq = 4;
+  UserRecord u{"usr_outage", "outage@example.com", "$argon2id$x", "free", 1};
+  return {
+      {"createProject", [=](Store& s) { return err(s.createProject("p", Canvas{}, 1)); }},
+      {"listProjects", [=](Store& s) { return err(s.listProjects()); }},
+      {"getProject", [=](Store& s) { return err(s.getProject("prj_x")); }},
+      {"saveCanvas", [=](Store& s) { return err(s.saveCanvas("prj_x", Canvas{}, 1)); }},
+      {"getCanvas", [=](Store& s) { return err(s.getCanvas("prj_x")); }},
+      {"createExecution", [=](Store& s) { return err(s.createExecution(e)); }},
+      {"finishExecution", [=](Store& s) { return err(s.finishExecution("exec_1", ExecutionStatus::kFailed, nullptr, 1)); }},
+      {"savePlan", [=](Store& s) { return err(s.savePlan("exec_1", Plan{}, boost::json::object{}, 1, &fence)); }},
+      {"getExecution", [=](Store& s) { return err(s.getExecution("exec_1")); }},
+      {"unfinishedExecutions", [=](Store& s) { return err(s.unfinishedExecutions()); }},
+      {"saveTask", [=](Store& s) { return err(s.saveTask(t)); }},
+      {"tasks", [=](Store& s) { return err(s.tasks("exec_1")); }},
+      {"appendEvent", [=](Store& s) { return err(s.appendEvent(ev)); }},
+      {"eventsAfter", [=](Store& s) { return err(s.eventsAfter("exec_1", 0, 10)); }},
+      {"lastSeq", [=](Store& s) { return err(s.lastSeq("exec_1")); }},
+      {"saveFiles", [=](Store& s) { return err(s.saveFiles("exec_1", {{"a", "b"}})); }},
+      {"files", [=](Store& s) { return err(s.files("exec_1")); }},
+      {"createUser", [=](Store& s) { return err(s.createUser(u)); }},
+      {"findUserByEmail", [=](Store& s) { return err(s.findUserByEmail("x@example.com")); }},
+      {"findUserById", [=](Store& s) { return err(s.findUserById("usr_x")); }},
+      {"setUserTier", [=](Store& s) { return err(s.setUserTier("usr_x", "premium")); }},
+      {"setUserPasswordHash", [=](Store& s) { return err(s.setUserPasswordHash("usr_x", "h")); }},
+      {"acquireLease", [=](Store& s) { return err(s.acquireLease("exec_1", "inst-b", "", 10, 100)); }},
+      {"renewLease", [=](Store& s) { return err(s.renewLease("exec_1", fence, 10, 100)); }},
+      {"releaseLease", [=](Store& s) { return err(s.releaseLease("exec_1", fence)); }},
+      {"getLease", [=](Store& s) { return err(s.getLease("exec_1")); }},
+      {"orphanedExecutions", [=](Store& s) { return err(s.orphanedExecutions(10, 100)); }},
+  };
+}
+
+// The database goes away mid-run and comes back: while it is down every call
+// is kIo "PostgreSQL unavailable" (quickly, no crash); afterwards the same store
+// object works again and nothing was lost.
+TEST(PostgresStore, AnOutageIsUnavailableAndTheStoreRecoversWithItsData) {
+  test::PostgresServer server;  // its own: this test stops it
+  const std::string started = server.start();
+  ASSERT_TRUE(started.empty()) << "PostgreSQL could not be started: " << started;
+  ASSERT_TRUE(server.createDatabase("outage").empty());
+  auto opened = openPostgresStore(server.url("outage"));
+  ASSERT_TRUE(opened) << opened.error().message;
+  Store& store = **opened;
+
+  auto project = store.createProject("shop", Canvas{}, 1);
+  ASSERT_TRUE(project);
+  ExecutionRecord e;
+  e.id = "exec_1";
+  e.request = "r";
+  ASSERT_TRUE(store.createExecution(e));
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    Event ev;
+    ev.type = "taskProgress";
+    ev.executionId = "exec_1";
+    ev.seq = seq;
+    ASSERT_TRUE(store.appendEvent(ev));
+  }
+  auto lease = store.acquireLease("exec_1", "inst-a", "a:1", 1, 1000000);
+  ASSERT_TRUE(lease && lease->epoch == 1u);
+  // Several pooled connections, all of which the outage will break.
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 4; ++i) readers.emplace_back([&] { EXPECT_TRUE(store.lastSeq("exec_1")); });
+  for (auto& t : readers) t.join();
+
+  ASSERT_EQ(server.stop(), "");
+  for (const auto& [name, call] : everyCall()) {
+    const auto before = std::chrono::steady_clock::now();
+    const auto error = call(store);
+    ASSERT_TRUE(error) << name << " succeeded with the server down";
+    EXPECT_EQ(error->code, ErrorCode::kIo) << name;
+    EXPECT_TRUE(error->message.starts_with("PostgreSQL unavailable: ")) << name << ": " << error->message;
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(3)) << name;
+  }
+  auto reopen = openPostgresStore(server.url("outage"));
+  ASSERT_FALSE(reopen);
+  EXPECT_TRUE(reopen.error().message.starts_with("PostgreSQL unavailable: ")) << reopen.error().message;
+
+  ASSERT_EQ(server.start(), "");
+  EXPECT_EQ(store.getProject(project->id)->name, "shop");
+  EXPECT_EQ(*store.lastSeq("exec_1"), 3u);
+  EXPECT_EQ(store.getExecution("exec_1")->request, "r");
+  EXPECT_EQ((*store.getLease("exec_1"))->owner, "inst-a");
+  for (const auto& [name, call] : everyCall()) {
+    const auto error = call(store);
+    EXPECT_TRUE(!error || error->code != ErrorCode::kIo) << name << ": " << error->message;
+  }
 }
 
 TEST(Ids, AreUniqueAndPrefixed) {

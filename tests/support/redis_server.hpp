@@ -14,13 +14,9 @@
 
 struct redisContext;
 
+#include "support/test_env.hpp"
+
 namespace ymy::test {
-
-// The program's full path, or empty when it is not on PATH.
-std::string findOnPath(const std::string& program);
-
-// A loopback TCP port that was free a moment ago (0 when none could be found).
-std::uint16_t freeLoopbackPort();
 
 class RawClient {
  public:
