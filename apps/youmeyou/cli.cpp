@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
+#include <unistd.h>
 #include <thread>
 #include <iomanip>
 #include <iostream>
@@ -81,6 +82,10 @@ struct Options {
   std::string tiersFile;      // empty: DATA_DIR/auth/tiers.json
   std::string jwtSecretFile;  // empty: created under --data (or per process with --memory)
   int instances = 1;
+  std::string postgres;    // a libpq URL: state shared by several instances; empty: SQLite under --data
+  std::string instanceId;  // in a cluster; empty: HOSTNAME-PORT
+  std::string advertise;   // in a cluster; empty: http://BIND:PORT (the host name when bound to all addresses)
+  double leaseTtl = 5;     // seconds
   std::string token;  // for `cache` against a server with auth on
   std::string llm = "builtin";  // builtin | openai | gemini: the plan stage's provider
   std::string llmUrl;
@@ -587,7 +592,12 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   auto engine = Engine::load(dataDirOf(o), o.capacityOverrides);
   if (!engine) return error(err, engine.error().message, kFailed);
   std::unique_ptr<store::Store> store;
-  if (o.memory) {
+  if (!o.postgres.empty()) {
+    if (o.memory) return error(err, "--memory and --postgres: choose one place for the state");
+    auto opened = store::openPostgresStore(o.postgres);
+    if (!opened) return error(err, "--postgres: " + opened.error().message, kFailed);
+    store = std::move(*opened);
+  } else if (o.memory) {
     store = store::makeMemoryStore();
   } else {
     auto opened = store::openSqliteStore(std::filesystem::path(o.data) / "youmeyou.db");
@@ -606,6 +616,19 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   }
   options.bind = o.bind;
   options.port = o.port;
+  if (!o.postgres.empty()) {
+    // Shared state: this instance is one of several.
+    options.instanceId = o.instanceId;
+    if (options.instanceId.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      options.instanceId = std::string(host) + "-" + std::to_string(o.port);
+    }
+    options.advertiseAddress = o.advertise;  // empty: the server names its bound address
+    options.leaseTtl = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(o.leaseTtl * 1000)));
+  } else if (!o.instanceId.empty() || !o.advertise.empty()) {
+    return error(err, "--instance-id and --advertise name this instance among several sharing --postgres");
+  }
   options.modificationCooldown =
       std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(o.modificationCooldown * 1000)));
   // Block the stop signals before the server's threads start, so only sigwait sees them.
@@ -633,7 +656,9 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   auto port = server.start();
   if (!port) return error(err, port.error().message, kFailed);
   out << "YouMeYou is serving on http://" << o.bind << ":" << *port << " (data: "
-      << (o.memory ? std::string("in memory") : (std::filesystem::path(o.data) / "youmeyou.db").string())
+      << (!o.postgres.empty() ? "PostgreSQL, as instance " + options.instanceId
+          : o.memory          ? std::string("in memory")
+                              : (std::filesystem::path(o.data) / "youmeyou.db").string())
       << "; accounts " << (*authStack ? "on" : "off: single user") << "). Ctrl-C stops it." << std::endl;
   if (const auto& plan = (*llmSetup)->stage; plan.provider) {
     out << "Plans come from " << llm::providerKindName(plan.config.kind) << " (" << plan.config.model << ", "
@@ -779,6 +804,20 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
   serve->add_option("--instances", o.instances,
                     "How many instances share --redis: each one's own limits while Redis is down are divided by it")
       ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  serve->add_option("--postgres", o.postgres,
+                    "Keep state in PostgreSQL, shared by several instances behind a load balancer, instead of SQLite "
+                    "under --data (e.g. postgresql://youmeyou@db.internal/youmeyou); each execution then runs on "
+                    "one instance under a lease and moves to another if that one dies");
+  serve->add_option("--instance-id", o.instanceId,
+                    "This instance's name in a cluster: unique, and the same across its restarts (default: HOST-PORT)");
+  serve->add_option("--advertise", o.advertise,
+                    "Where the other instances reach this one, for commands on executions it runs (default: "
+                    "http://BIND:PORT)");
+  serve->add_option("--lease-ttl", o.leaseTtl,
+                    "Seconds an instance's hold on an execution lasts unrenewed: a dead instance's runs move to "
+                    "another after this (renewed every fifth of it)")
+      ->check(CLI::Range(1.0, 600.0))
       ->capture_default_str();
   serve->add_option("--web", o.web, "The built web app to serve at / (default: web/dist beside the data directory)");
   serve->add_option("--redis", o.redis, "Redis shared by instances: the cache's L2 and, with accounts, the rate limits (e.g. redis://127.0.0.1:6379/0)");

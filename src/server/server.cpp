@@ -403,9 +403,6 @@ class Server::Impl final : public ws::Handler {
               return policy;
             }(),
             services.cache, services.llmPlan) {
-    if (!options_.instanceId.empty()) {
-      manager_.joinCluster(ClusterOptions{options_.instanceId, options_.advertiseAddress, options_.leaseTtl});
-    }
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
@@ -435,6 +432,14 @@ class Server::Impl final : public ws::Handler {
                                       ec.message());
     }
     port_ = acceptor_->local_endpoint().port();
+    if (!options_.instanceId.empty()) {
+      if (options_.advertiseAddress.empty()) {
+        auto host = options_.bind;
+        if (host == "0.0.0.0" || host == "::") host = net::ip::host_name();
+        options_.advertiseAddress = "http://" + host + ":" + std::to_string(port_);
+      }
+      manager_.joinCluster(ClusterOptions{options_.instanceId, options_.advertiseAddress, options_.leaseTtl});
+    }
     if (auto resumed = manager_.resumeUnfinished(); !resumed) return tl::unexpected(resumed.error());
     // Retries writes a store outage held back; in a cluster also renews
     // leases and takes over orphans, often enough to replace a dead owner
@@ -1466,7 +1471,7 @@ class Server::Impl final : public ws::Handler {
     }
   }
 
-  const ServerOptions options_;
+  ServerOptions options_;  // constant once started (start() fills in the advertised address)
   const engine::Engine& engine_;
   store::Store& store_;
   cache::DesignCache* const cache_;   // null: caching off
