@@ -1,6 +1,8 @@
 // The SQLite Store: one file under --data, WAL journal (readers never block
 // the writer), one connection guarded by a mutex, statements prepared once.
-// A process killed mid-write loses at most the transaction in flight.
+// A process killed mid-write loses at most the transaction in flight. Writes
+// that check something first (the next seq, a fence, a lease) run in BEGIN
+// IMMEDIATE transactions, so the check holds against other processes too.
 
 #include <sqlite3.h>
 
@@ -550,7 +552,9 @@ class SqliteStore final : public Store {
   }
 
   Result<void> prepare() {
-    const std::pair<const char*, const char*> sql[] = {
+    using detail::kExecutionColumns, detail::kLeaseColumns, detail::kTaskColumns, detail::kUserColumns;
+    const std::string select = "SELECT ";
+    const std::pair<const char*, std::string> sql[] = {
         {"insert_project", "INSERT INTO projects (id, name, created_at, owner_id) VALUES (?1, ?2, ?3, ?4)"},
         {"insert_canvas", "INSERT INTO canvas_versions (project_id, version, canvas, created_at) VALUES (?1, ?2, ?3, ?4)"},
         {"list_projects",
@@ -567,18 +571,13 @@ class SqliteStore final : public Store {
          "created_at, updated_at, owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"},
         {"finish_execution", "UPDATE executions SET status = ?1, summary = ?2, updated_at = ?3 WHERE id = ?4"},
         {"save_plan", "UPDATE executions SET plan = ?1, modifications = ?2, updated_at = ?3 WHERE id = ?4"},
-        {"get_execution",
-         "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at, modifications, owner_id FROM executions WHERE id = ?1"},
+        {"get_execution", select + kExecutionColumns + " FROM executions WHERE id = ?1"},
         {"unfinished_executions",
-         "SELECT id, project_id, request, status, options, intent, route, plan, base_canvas, summary, created_at, "
-         "updated_at, modifications, owner_id FROM executions WHERE status = 'running' ORDER BY created_at"},
+         select + kExecutionColumns + " FROM executions WHERE status = 'running' ORDER BY created_at"},
         {"save_task",
          "INSERT OR REPLACE INTO tasks (execution_id, task_id, status, generation, result, error, output, files, "
          "canvas_patch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
-        {"tasks",
-         "SELECT task_id, status, generation, result, error, output, files, canvas_patch FROM tasks "
-         "WHERE execution_id = ?1 ORDER BY rowid"},
+        {"tasks", select + kTaskColumns + " FROM tasks WHERE execution_id = ?1 ORDER BY rowid"},
         {"last_seq", "SELECT COALESCE(MAX(seq), 0) FROM events WHERE execution_id = ?1"},
         {"append_event", "INSERT INTO events (execution_id, seq, body) VALUES (?1, ?2, ?3)"},
         {"events_after", "SELECT body FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"},
@@ -586,8 +585,8 @@ class SqliteStore final : public Store {
         {"insert_file", "INSERT INTO files (execution_id, path, content) VALUES (?1, ?2, ?3)"},
         {"files", "SELECT path, content FROM files WHERE execution_id = ?1 ORDER BY path"},
         {"insert_user", "INSERT INTO users (id, email, password_hash, tier, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
-        {"user_by_email", "SELECT id, email, password_hash, tier, created_at FROM users WHERE email = ?1"},
-        {"user_by_id", "SELECT id, email, password_hash, tier, created_at FROM users WHERE id = ?1"},
+        {"user_by_email", select + kUserColumns + " FROM users WHERE email = ?1"},
+        {"user_by_id", select + kUserColumns + " FROM users WHERE id = ?1"},
         {"set_user_tier", "UPDATE users SET tier = ?2 WHERE id = ?1"},
         {"set_user_password", "UPDATE users SET password_hash = ?2 WHERE id = ?1"},
         // Inserts epoch 1, or takes over an expired lease (or the owner's own) with the next epoch;
@@ -596,20 +595,18 @@ class SqliteStore final : public Store {
          "INSERT INTO leases (execution_id, owner, owner_address, epoch, expires_at) VALUES (?1, ?2, ?3, 1, ?5) "
          "ON CONFLICT (execution_id) DO UPDATE SET owner = excluded.owner, owner_address = excluded.owner_address, "
          "epoch = leases.epoch + 1, expires_at = excluded.expires_at "
-         "WHERE leases.expires_at <= ?4 OR leases.owner = excluded.owner "
-         "RETURNING execution_id, owner, owner_address, epoch, expires_at"},
-        {"renew_lease",
-         "UPDATE leases SET expires_at = ?2 WHERE execution_id = ?1 "
-         "RETURNING execution_id, owner, owner_address, epoch, expires_at"},
+         "WHERE leases.expires_at <= ?4 OR leases.owner = excluded.owner RETURNING " +
+             std::string(kLeaseColumns)},
+        {"renew_lease", "UPDATE leases SET expires_at = ?2 WHERE execution_id = ?1 RETURNING " + std::string(kLeaseColumns)},
         {"release_lease", "UPDATE leases SET expires_at = 0 WHERE execution_id = ?1"},
-        {"get_lease", "SELECT execution_id, owner, owner_address, epoch, expires_at FROM leases WHERE execution_id = ?1"},
+        {"get_lease", select + kLeaseColumns + " FROM leases WHERE execution_id = ?1"},
         {"orphaned_executions",
          "SELECT e.id FROM executions e LEFT JOIN leases l ON l.execution_id = e.id WHERE e.status = 'running' AND "
          "CASE WHEN l.execution_id IS NULL THEN e.updated_at < ?2 ELSE l.expires_at <= ?1 END "
          "ORDER BY e.created_at, e.id"},
     };
     for (const auto& [name, text] : sql) {
-      auto s = std::make_unique<Statement>(db_, text);
+      auto s = std::make_unique<Statement>(db_, text.c_str());
       if (!s->ok()) return fail(ErrorCode::kIo, std::string("database: cannot prepare ") + name + ": " + sqlite3_errmsg(db_));
       statements_[name] = std::move(s);
     }

@@ -84,9 +84,6 @@ struct TaskRecord {
   boost::json::value canvasPatch;  // {"upserts": canvas, "removeNodes": [...]}
 };
 
-// An account. The store keeps what it is given: the auth module normalises the
-// email (lower case) and hashes the password before calling createUser, so
-// emails are compared exactly here.
 // An execution's lease. expiresAt is epoch ms; a lease whose expiresAt <= now
 // is free to take (a released lease has expiresAt 0).
 struct Lease {
@@ -98,12 +95,16 @@ struct Lease {
 };
 
 // What a lease holder passes to a write: the write happens only while the
-// execution's lease is still at this epoch.
+// execution's lease is still at this epoch (expired or released, as long as
+// nobody acquired it since).
 struct Fence {
   std::string owner;
   std::uint64_t epoch = 0;
 };
 
+// An account. The store keeps what it is given: the auth module normalises the
+// email (lower case) and hashes the password before calling createUser, so
+// emails are compared exactly here.
 struct UserRecord {
   std::string id;            // "usr_..."
   std::string email;         // unique

@@ -51,11 +51,18 @@ bool runningAsRoot() { return ::geteuid() == 0; }
 
 PostgresServer::PostgresServer() : binDir_(findPostgresBinaries()) {
   std::string pattern = (std::filesystem::temp_directory_path() / "ymy-pg-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) != nullptr) dir_ = pattern;
-  if (!dir_.empty() && runningAsRoot()) {
-    if (const passwd* pg = ::getpwnam("postgres"); pg != nullptr) {
-      if (::chown(dir_.c_str(), pg->pw_uid, pg->pw_gid) != 0) { /* start() reports initdb's complaint */ }
-    }
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    setupError_ = "cannot create a temporary directory for PostgreSQL: " + std::string(std::strerror(errno));
+    return;
+  }
+  dir_ = pattern;
+  if (!runningAsRoot()) return;
+  const passwd* pg = ::getpwnam("postgres");
+  if (pg == nullptr) {
+    setupError_ = "running as root, and PostgreSQL refuses to: it needs a 'postgres' system user to run as "
+                  "(Debian's postgresql package creates one)";
+  } else if (::chown(dir_.c_str(), pg->pw_uid, pg->pw_gid) != 0) {
+    setupError_ = "cannot give " + dir_.string() + " to the postgres user: " + std::strerror(errno);
   }
 }
 
@@ -74,11 +81,7 @@ std::string PostgresServer::start() {
            "/usr/lib/postgresql/*/bin. These tests need a real PostgreSQL: install Debian's postgresql "
            "(scripts/setup does).";
   }
-  if (dir_.empty()) return "cannot create a temporary directory for PostgreSQL: " + std::string(std::strerror(errno));
-  if (runningAsRoot() && ::getpwnam("postgres") == nullptr) {
-    return "running as root, and PostgreSQL refuses to: it needs a 'postgres' system user to run as "
-           "(Debian's postgresql package creates one)";
-  }
+  if (!setupError_.empty()) return setupError_;
   const std::string data = (dir_ / "data").string();
   if (!initialised_) {
     port_ = freeLoopbackPort();

@@ -45,6 +45,7 @@ class PostgresServer {
   int run(const std::string& program, std::vector<std::string> args, const std::string& logName) const;
   std::string readLog(const std::string& logName) const;
 
+  std::string setupError_;     // what went wrong in the constructor, for start() to report
   std::filesystem::path dir_;  // ours; the data directory is dir_/data
   std::string binDir_;         // where initdb, pg_ctl and postgres are; empty when not installed
   std::uint16_t port_ = 0;
