@@ -27,8 +27,9 @@ class EventBus::RelayReceiver final : public RelaySink {
 
 EventBus::EventBus(store::Store& store) : store_(store) {}
 
-EventBus::EventBus(store::Store& store, Relay& relay, BusOptions options)
-    : store_(store), relay_(&relay), options_(options) {
+EventBus::EventBus(store::Store& store, Relay* relay, BusOptions options)
+    : store_(store), relay_(relay), options_(options) {
+  if (relay_ == nullptr) return;
   receiver_ = std::make_unique<RelayReceiver>(*this);
   relay_->setSink(receiver_.get());
   refresher_ = std::thread([this] { refreshLoop(); });

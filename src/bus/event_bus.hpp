@@ -88,8 +88,9 @@ class EventBus {
   explicit EventBus(store::Store& store);
   // Scale-out: also relays to and from the other instances sharing `store`.
   // `relay` must outlive the bus; the bus installs itself as its sink and
-  // starts a refresh thread, both undone by the destructor.
-  EventBus(store::Store& store, Relay& relay, BusOptions options = {});
+  // starts a refresh thread, both undone by the destructor. A null relay is
+  // the in-process bus (so a caller can pass an optional one straight on).
+  EventBus(store::Store& store, Relay* relay, BusOptions options = {});
   ~EventBus();
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;

@@ -24,7 +24,7 @@ struct Cluster {
   explicit Cluster(std::chrono::milliseconds refresh = 1h, int instances = 2) {
     for (int i = 0; i < instances; ++i) relays.push_back(hub.join());
     for (int i = 0; i < instances; ++i) {
-      buses.push_back(std::make_unique<EventBus>(*store, *relays[static_cast<std::size_t>(i)], BusOptions{refresh}));
+      buses.push_back(std::make_unique<EventBus>(*store, relays[static_cast<std::size_t>(i)].get(), BusOptions{refresh}));
     }
   }
   EventBus& a() { return *buses[0]; }

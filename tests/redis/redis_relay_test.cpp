@@ -36,7 +36,7 @@ class RedisRelayTest : public ::testing::Test {
       auto relay = makeRedisRelay(url, o);
       ASSERT_TRUE(relay) << relay.error().message;
       relays_.push_back(std::move(*relay));
-      buses_.push_back(std::make_unique<EventBus>(*store_, *relays_.back(), BusOptions{refresh}));
+      buses_.push_back(std::make_unique<EventBus>(*store_, relays_.back().get(), BusOptions{refresh}));
     }
     ASSERT_TRUE(eventually([&] { return a().stats().relayConnected && b().stats().relayConnected; }));
   }
