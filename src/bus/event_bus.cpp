@@ -212,14 +212,17 @@ void EventBus::refresh() {
 }
 
 void EventBus::refreshLoop() {
+  auto lastRefresh = std::chrono::steady_clock::now();
   std::unique_lock lock(refreshMutex_);
   while (!stopRefresh_) {
     refreshWake_.wait_for(lock, options_.refreshInterval, [&] { return stopRefresh_; });
     if (stopRefresh_) break;
-    if (relay_->connected()) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (relay_->connected() && now - lastRefresh < options_.backstopInterval) continue;
     lock.unlock();
     refresh();
     lock.lock();
+    lastRefresh = now;
   }
 }
 

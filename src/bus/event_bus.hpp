@@ -20,6 +20,7 @@
 // - while the relay is down, channels with local subscribers or pollers are
 //   re-read from the log every BusOptions::refreshInterval, and when it
 //   connects again (onRelayConnected) all of them are refilled at once;
+// - while it is up, they are still re-read every backstopInterval;
 // - publish() succeeds while the relay is down (the log is the truth); the
 //   failed relay send is counted in relayErrors.
 // Without a relay the bus behaves exactly as the in-process bus always has.
@@ -80,6 +81,11 @@ struct BusOptions {
   // With a relay: how often channels with local subscribers or pollers are
   // re-read from the log while the relay is down.
   std::chrono::milliseconds refreshInterval{200};
+  // With a relay that is up: they are re-read this often anyway (checked on
+  // each refreshInterval tick), a backstop for a message lost in transit
+  // with nothing published after it to reveal the gap (a PUBLISH that timed
+  // out while the subscriptions stayed up).
+  std::chrono::milliseconds backstopInterval{5'000};
 };
 
 class EventBus {

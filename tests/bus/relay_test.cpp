@@ -21,10 +21,12 @@ using test::Recorder;
 // Two instances, A and B, sharing a store and a hub. The refresh interval is
 // an hour unless a test says otherwise: nothing moves unless the test moves it.
 struct Cluster {
-  explicit Cluster(std::chrono::milliseconds refresh = 1h, int instances = 2) {
+  explicit Cluster(std::chrono::milliseconds refresh = 1h, int instances = 2)
+      : Cluster(BusOptions{refresh, 1h}, instances) {}
+  Cluster(BusOptions options, int instances) {
     for (int i = 0; i < instances; ++i) relays.push_back(hub.join());
     for (int i = 0; i < instances; ++i) {
-      buses.push_back(std::make_unique<EventBus>(*store, relays[static_cast<std::size_t>(i)].get(), BusOptions{refresh}));
+      buses.push_back(std::make_unique<EventBus>(*store, relays[static_cast<std::size_t>(i)].get(), options));
     }
   }
   EventBus& a() { return *buses[0]; }
@@ -179,6 +181,17 @@ TEST(Relay, WhenTheRelayComesBackEveryFollowedChannelIsRefilledAtOnce) {
   for (std::uint64_t s = 6; s <= 10; ++s) ASSERT_TRUE(cluster.a().publish(event("exec_x", s)));
   EXPECT_EQ(x->seqs(), range(1, 10));
   EXPECT_EQ(cluster.b().stats().relayDuplicates, 0u);
+}
+
+TEST(Relay, ALostLastMessageIsFoundByTheBackstopWhileTheRelayIsUp) {
+  Cluster cluster(BusOptions{5ms, 20ms}, 2);
+  auto onB = std::make_shared<Recorder>();
+  auto sub = cluster.b().subscribe("exec_1", 0, onB);
+  cluster.hub.dropNext();
+  ASSERT_TRUE(cluster.a().publish(event("exec_1", 1, "executionSummary")));  // nothing follows it
+  ASSERT_TRUE(onB->waitFor(1));
+  EXPECT_EQ(onB->seqs(), range(1, 1));
+  EXPECT_TRUE(cluster.b().stats().relayConnected);
 }
 
 TEST(Relay, ThreeInstancesEachFollowingTheOthers) {
