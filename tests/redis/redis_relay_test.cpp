@@ -27,7 +27,8 @@ class RedisRelayTest : public ::testing::Test {
     ASSERT_TRUE(problem.empty()) << problem;
   }
   // Instance A and B; `refresh` is how often they re-read the log while Redis is down.
-  void startInstances(std::chrono::milliseconds refresh) {
+  void startInstances(std::chrono::milliseconds refresh) { startInstances(BusOptions{refresh, 1h}); }
+  void startInstances(BusOptions busOptions) {
     RedisRelayOptions o;
     o.minReconnectInterval = 10ms;
     o.maxReconnectInterval = 100ms;
@@ -36,7 +37,7 @@ class RedisRelayTest : public ::testing::Test {
       auto relay = makeRedisRelay(url, o);
       ASSERT_TRUE(relay) << relay.error().message;
       relays_.push_back(std::move(*relay));
-      buses_.push_back(std::make_unique<EventBus>(*store_, relays_.back().get(), BusOptions{refresh}));
+      buses_.push_back(std::make_unique<EventBus>(*store_, relays_.back().get(), busOptions));
     }
     ASSERT_TRUE(eventually([&] { return a().stats().relayConnected && b().stats().relayConnected; }));
   }
@@ -115,6 +116,39 @@ TEST_F(RedisRelayTest, RedisKilledMidStreamAndRestartedLosesAndRepeatsNothing) {
   // at most a few sends fail while it does.
   ASSERT_TRUE(eventually([&] { return b().stats().relayReceived > 50; }));
   EXPECT_LE(a().stats().relayErrors - errorsBefore, 50u);
+}
+
+// No refresh ticks at all: what B missed while Redis was dead can only come
+// from the refill when its subscription is back.
+TEST_F(RedisRelayTest, WhenRedisIsBackEveryFollowedChannelIsRefilledAtOnce) {
+  startInstances(BusOptions{1h, 1h});
+  auto onB = std::make_shared<Recorder>();
+  auto sb = b().subscribe("exec_1", 0, onB);
+  for (std::uint64_t s = 1; s <= 20; ++s) ASSERT_TRUE(a().publish(event("exec_1", s)));
+  ASSERT_TRUE(onB->waitFor(20));
+
+  server_.signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return !b().stats().relayConnected; }));
+  for (std::uint64_t s = 21; s <= 40; ++s) ASSERT_TRUE(a().publish(event("exec_1", s)));
+  EXPECT_EQ(onB->seqs(), range(1, 20));  // nothing re-reads the log while Redis is dead
+
+  ASSERT_EQ(server_.start(), "");
+  ASSERT_TRUE(onB->waitFor(40));  // refilled on reconnection, with no new event published
+  EXPECT_EQ(onB->seqs(), range(1, 40));
+
+  // Publish until A's pool is back (sends fail fast until its reconnect is
+  // due), then ten more: all through Redis or refilled on the gap, once each.
+  std::uint64_t seq = 40;
+  const auto relayedBefore = a().stats().relayPublished;
+  while (a().stats().relayPublished == relayedBefore) {
+    ASSERT_LT(seq, 100'000u);
+    ASSERT_TRUE(a().publish(event("exec_1", ++seq)));
+  }
+  const std::uint64_t last = seq + 10;
+  while (seq < last) ASSERT_TRUE(a().publish(event("exec_1", ++seq)));
+  ASSERT_TRUE(onB->waitFor(last));
+  EXPECT_EQ(onB->seqs(), range(1, last));
+  EXPECT_EQ(b().stats().relayDuplicates, 0u);
 }
 
 TEST(RedisRelayOptionsTest, ABadUrlOrOptionIsRefused) {
