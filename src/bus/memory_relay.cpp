@@ -1,4 +1,7 @@
 #include <atomic>
+#include <deque>
+#include <mutex>
+#include <vector>
 #include <utility>
 
 #include "bus/relay.hpp"

@@ -1,4 +1,5 @@
 #include <charconv>
+#include <mutex>
 #include <random>
 #include <utility>
 

@@ -13,15 +13,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "model/error.hpp"
-#include "redis/endpoint.hpp"
 
 namespace ymy::bus {
 

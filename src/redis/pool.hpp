@@ -18,6 +18,7 @@
 // Thread-safe. The pool mutex is held only to pop or push a connection and
 // to change state, never across I/O.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
