@@ -25,6 +25,7 @@
 #include "cache/design_cache.hpp"
 #include "codegen/codegen.hpp"
 #include "engine/design.hpp"
+#include "bus/relay.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 #include "engine/engine.hpp"
@@ -645,6 +646,17 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   auto authStack = openAuth(o, *store, authClock, err);
   if (!authStack) return kFailed;
   server::ServerServices services;
+  // Instances sharing --postgres hear each other's events through --redis;
+  // without it, each follows the others' runs from the log (slower).
+  std::unique_ptr<bus::Relay> relay;
+  if (!o.postgres.empty() && !o.redis.empty()) {
+    auto made = bus::makeRedisRelay(o.redis);
+    if (!made) return error(err, "--redis: " + made.error().message);
+    relay = std::move(*made);
+  } else if (!o.postgres.empty()) {
+    relay = bus::makeLogOnlyRelay();
+  }
+  services.relay = relay.get();
   services.cache = cache->get();
   services.llmPlan = (*llmSetup)->stage;
   if (*authStack) {
@@ -820,7 +832,7 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->check(CLI::Range(1.0, 600.0))
       ->capture_default_str();
   serve->add_option("--web", o.web, "The built web app to serve at / (default: web/dist beside the data directory)");
-  serve->add_option("--redis", o.redis, "Redis shared by instances: the cache's L2 and, with accounts, the rate limits (e.g. redis://127.0.0.1:6379/0)");
+  serve->add_option("--redis", o.redis, "Redis shared by instances: the cache's L2, with accounts the rate limits, and with --postgres the events between instances (e.g. redis://127.0.0.1:6379/0)");
   serve->add_option("--cache-ttl", o.cacheTtl, "Seconds a cached answer is served (L1, L2)")
       ->check(CLI::Range(1.0, 365.0 * 86400))
       ->capture_default_str();

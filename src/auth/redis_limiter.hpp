@@ -12,10 +12,10 @@
 // `instanceCount` (so N instances falling back together allow about the
 // shared limit), and counts it in stats().fallbackDecisions.
 //
-// Connections: a small pool (poolSize) of sockets this class owns, using
-// hiredis only to format commands and parse replies (a send with
-// MSG_NOSIGNAL: a Redis that went away is an error value, not SIGPIPE). A
-// connection loads the script with SCRIPT LOAD when it is opened; a NOSCRIPT
+// Connections: a redis::Pool of up to poolSize connections, opened on demand
+// (the redis module: hiredis only formats commands and parses replies; a
+// Redis that went away is an error value, not SIGPIPE). A connection loads
+// the script with SCRIPT LOAD when it is opened; a NOSCRIPT
 // reply (SCRIPT FLUSH, a failover to an empty replica) is answered by EVAL of
 // the full script on the spot.
 //
@@ -40,6 +40,7 @@
 #include "auth/rate_limiter.hpp"
 #include "model/clock.hpp"
 #include "model/error.hpp"
+#include "redis/pool.hpp"
 
 namespace ymy::auth {
 
@@ -87,38 +88,26 @@ class RedisLimiter final : public RateLimiter {
   static const char* script();
 
  private:
-  class Connection;
   RedisLimiter(RedisLimiterOptions options, const Clock& clock);
 
   Decision fallback(std::string_view key, const Limit& limit);
-  std::unique_ptr<Connection> acquire(std::chrono::steady_clock::time_point deadline);
-  void release(std::unique_ptr<Connection> connection);
-  void markDown(std::uint64_t generation, const std::string& why);
-  bool reconnectIfDue();
-  void recordError(const std::string& why);
+  std::string scriptSha() const;
 
   // Constant after construction.
   const RedisLimiterOptions options_;
   const Clock& clock_;
   InProcessLimiter fallback_;
 
-  // The pool.
-  mutable std::mutex poolMutex_;
-  std::condition_variable poolChanged_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by poolMutex_
-  std::size_t open_ = 0;                           // guarded by poolMutex_: idle + lent out
-  std::uint64_t generation_ = 0;                   // guarded by poolMutex_; bumped when Redis goes down
-  std::atomic<bool> up_{false};
+  // The script's hash as Redis answered SCRIPT LOAD (the same for every
+  // connection: it is the script's SHA1).
+  mutable std::mutex shaMutex_;
+  std::string sha_;  // guarded by shaMutex_
 
-  // Reconnection schedule, on clock_ (nanoseconds since its zero).
-  std::atomic<std::int64_t> retryAtNanos_{0};
-  std::atomic<std::int64_t> backoffNanos_;
-  std::atomic<bool> reconnecting_{false};
+  // Connections, up/down, the reconnection schedule, connects and the last error.
+  redis::Pool pool_;
 
   std::atomic<std::uint64_t> redisDecisions_{0}, fallbackDecisions_{0}, errors_{0}, timeouts_{0}, unavailable_{0},
-      noscript_{0}, connects_{0}, connectFailures_{0};
-  mutable std::mutex lastErrorMutex_;
-  std::string lastError_;  // guarded by lastErrorMutex_
+      noscript_{0};
 };
 
 }  // namespace ymy::auth

@@ -12,7 +12,7 @@
 // Keys are options.keyPrefix + the caller's hashed key: `GET k` and
 // `SET k v PX ttl`.
 //
-// Connections: a small pool (options.poolSize, default 4) under one mutex,
+// Connections: a small redis::Pool (options.poolSize, default 4) under one mutex,
 // held only to pop or push a connection, plus one connection owned by the put
 // worker. A pool rather than one connection per calling thread: the server's
 // threads are few and long-lived, but per-thread connections would outlive
@@ -55,24 +55,16 @@
 
 #include "model/clock.hpp"
 #include "model/error.hpp"
+#include "redis/endpoint.hpp"
+#include "redis/pool.hpp"
 
 namespace ymy::cache {
 
-// Where Redis is, from `redis://[[user]:password@]host[:port][/db]`.
-struct RedisEndpoint {
-  std::string host;           // a name, an IPv4 address, or an IPv6 address (written in [] in the URL)
-  std::uint16_t port = 6379;  // when the URL has none
-  std::string username;       // Redis 6 ACL user; empty = AUTH with the password only
-  std::string password;       // empty = no AUTH
-  int db = 0;                 // SELECTed when not 0
-
-  // "redis://host:port/db", with the password masked: safe for logs.
-  std::string describe() const;
-};
-
-// Parses a --redis URL. User and password may be percent-encoded. Errors
-// (kInvalidArgument) name the part that is wrong and never echo the password.
-Result<RedisEndpoint> parseRedisUrl(std::string_view url);
+// Where Redis is; the URL parser. Both live in the redis module, shared with
+// the rate limiter and the bus relay; these names keep the cache's callers as
+// they were.
+using RedisEndpoint = redis::Endpoint;
+inline Result<RedisEndpoint> parseRedisUrl(std::string_view url) { return redis::parseUrl(url); }
 
 struct RedisTierOptions {
   RedisEndpoint endpoint;
@@ -141,7 +133,8 @@ class RedisTier {
   const RedisTierOptions& options() const { return options_; }
 
  private:
-  class Connection;  // one socket and its reply parser; defined in redis_tier.cpp
+  using Connection = redis::Connection;
+  using SteadyTime = redis::SteadyTime;
   RedisTier(RedisTierOptions options, const Clock& clock);
 
   struct PendingPut {
@@ -153,17 +146,9 @@ class RedisTier {
 
   // Runs `work` on a pooled connection within `budget`; a failure marks
   // the tier down (the connection's stream state is unknown).
-  using SteadyTime = std::chrono::steady_clock::time_point;
   Result<std::size_t> run(const std::function<Result<std::size_t>(Connection&, SteadyTime)>& work,
                           std::chrono::milliseconds budget, std::string_view what);
-  std::string lastError() const;
-  std::unique_ptr<Connection> acquire(std::chrono::steady_clock::time_point deadline);
-  void release(std::unique_ptr<Connection> connection);
-  // Marks the tier down if `generation` is still current; the caller's
-  // connection is discarded by the caller.
-  void markDown(std::uint64_t generation, const std::string& why);
   void maybeRequestReconnect();
-  void recordError(const std::string& why);
   void workerLoop();
   void reconnect();
   void write(const PendingPut& put);
@@ -172,16 +157,9 @@ class RedisTier {
   const RedisTierOptions options_;
   const Clock& clock_;
 
-  // The pool.
-  mutable std::mutex poolMutex_;
-  std::condition_variable poolChanged_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by poolMutex_
-  std::uint64_t generation_ = 0;                   // guarded by poolMutex_; bumped when the tier goes down
-  std::atomic<bool> up_{false};                    // written under poolMutex_, read anywhere
-
-  // Reconnection schedule (Clock time, nanoseconds since the clock's zero).
-  std::atomic<std::int64_t> retryAtNanos_{0};
-  std::chrono::milliseconds backoff_;          // worker thread only
+  // The connections for get(), erase() and clear(); up/down, the reconnection
+  // schedule, connects and the last error live here.
+  redis::Pool pool_;
   std::atomic<bool> reconnectPending_{false};  // set under workMutex_, read anywhere
 
   // The put queue and the worker.
@@ -197,10 +175,7 @@ class RedisTier {
 
   // Counters: relaxed atomics, Redis I/O dominates their cost.
   std::atomic<std::uint64_t> hits_{0}, misses_{0}, errors_{0}, timeouts_{0}, unavailable_{0}, busy_{0};
-  std::atomic<std::uint64_t> connects_{0}, connectFailures_{0};
   std::atomic<std::uint64_t> putsQueued_{0}, putsWritten_{0}, putsDropped_{0}, putsFailed_{0};
-  mutable std::mutex lastErrorMutex_;
-  std::string lastError_;  // guarded by lastErrorMutex_
 
   std::thread worker_;  // last: started after everything above exists
 };

@@ -394,7 +394,7 @@ class Server::Impl final : public ws::Handler {
         auth_(services.auth),
         limiter_(services.limiter),
         tiers_(services.tiers),
-        bus_(store),
+        bus_(store, services.relay),
         manager_(
             engine, store, bus_, clock_,
             [&] {
@@ -1245,6 +1245,15 @@ class Server::Impl final : public ws::Handler {
     m << "# TYPE youmeyou_events_published_total counter\nyoumeyou_events_published_total " << bus.published << "\n"
       << "# TYPE youmeyou_events_delivered_total counter\nyoumeyou_events_delivered_total " << bus.delivered << "\n"
       << "# TYPE youmeyou_events_dropped_total counter\nyoumeyou_events_dropped_total " << bus.dropped << "\n"
+      << "# HELP youmeyou_bus_relay_total Events through the relay to and from other instances (scale-out).\n"
+      << "# TYPE youmeyou_bus_relay_total counter\n"
+      << "youmeyou_bus_relay_total{kind=\"published\"} " << bus.relayPublished << "\n"
+      << "youmeyou_bus_relay_total{kind=\"received\"} " << bus.relayReceived << "\n"
+      << "youmeyou_bus_relay_total{kind=\"duplicate\"} " << bus.relayDuplicates << "\n"
+      << "youmeyou_bus_relay_total{kind=\"gap_refilled\"} " << bus.relayGapsRefilled << "\n"
+      << "youmeyou_bus_relay_total{kind=\"error\"} " << bus.relayErrors << "\n"
+      << "# TYPE youmeyou_bus_relay_connected gauge\nyoumeyou_bus_relay_connected " << (bus.relayConnected ? 1 : 0)
+      << "\n"
       << "# HELP youmeyou_websocket_frames_sent_total WebSocket frames written; with the write count, shows batching.\n"
       << "# TYPE youmeyou_websocket_frames_sent_total counter\nyoumeyou_websocket_frames_sent_total "
       << metrics_.webSocket.framesSent << "\n"

@@ -23,6 +23,9 @@ class AuthService;
 class RateLimiter;
 class TierTable;
 }
+namespace ymy::bus {
+class Relay;
+}
 
 namespace ymy::server {
 
@@ -59,6 +62,10 @@ struct ServerServices {
   auth::RateLimiter* limiter = nullptr;    // null: no rate limits (only meaningful with auth)
   const auth::TierTable* tiers = nullptr;  // required with auth
   engine::LlmPlanStage llmPlan{};          // no provider: the builtin planner; must outlive the server
+  // Scale-out: events to and from the other instances sharing the store
+  // (bus/relay.hpp, e.g. bus::makeRedisRelay). null: the in-process bus.
+  // Must outlive the server.
+  bus::Relay* relay = nullptr;
 };
 
 class Server {
