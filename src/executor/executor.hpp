@@ -236,6 +236,7 @@ class Execution {
   void finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result);
   void skipDependentsLocked(std::size_t index, const std::string& reason);
   void notifyLocked(std::size_t index);
+  void addAgentUsageLocked(const LlmStageUsage& usage);
   void completeIfDoneLocked();
   std::int64_t sinceStartMs(Clock::TimePoint t) const;
 
@@ -261,6 +262,9 @@ class Execution {
   std::string cancelReason_;                    // guarded by mutex_
   Clock::TimePoint startTime_{};                // guarded by mutex_
   std::map<std::string, std::vector<ModificationRecord>> history_;  // by task id; guarded by mutex_
+  // The agents' model calls, every run's (a superseded run's too, and the
+  // completed tasks a resumed execution starts with); guarded by mutex_.
+  std::optional<LlmStageUsage> agentUsage_;
   ExecutionSummary summary_;                    // written once, before finished_
   Assembly assembly_;                           // written once, before finished_
   // Workers: a pool that grows on demand (agents mostly wait, so the number of
