@@ -63,9 +63,15 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   exec.resumed = true;
   exec.modification = options.modification;
   exec.history = std::move(state.history);
-  d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), engine.agents(),
+  d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), d->agentsFor(engine),
                                                         d->assembler_, clock, sink, std::move(exec));
   return d;
+}
+
+const executor::AgentRegistry& Design::agentsFor(const Engine& engine) {
+  if (!options_.llmAgents.provider) return engine.agents();
+  modelAgents_ = std::make_unique<executor::AgentRegistry>(agents::withModelAgents(engine.agents(), options_.llmAgents));
+  return *modelAgents_;
 }
 
 void Design::setCache(std::string tier, std::optional<boost::json::object> similarSolution) {
@@ -135,7 +141,7 @@ void Design::start() {
   exec.observer = options_.observer;
   exec.modification = options_.modification;
   if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
-  execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), engine_->agents(), assembler_,
+  execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), agentsFor(*engine_), assembler_,
                                                      *clock_, *sink_, std::move(exec));
   execution_->start();
 }

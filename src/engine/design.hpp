@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/llm_agent.hpp"
 #include "engine/assembler.hpp"
 #include "engine/engine.hpp"
 #include "engine/llm_planner.hpp"
@@ -30,6 +31,10 @@ struct DesignOptions {
   // planGenerated, unless config.strict: then prepare() fails saying why.
   // A bad request or a cancelled call always fails.
   LlmPlanStage llmPlan{};
+  // The agents stage's model: when it has a provider, the content agents
+  // (llmAgents.agents) ask it for their files (see agents/llm_agent.hpp);
+  // otherwise every agent is builtin (today's behaviour).
+  agents::LlmAgentStage llmAgents{};
 };
 
 // What the plan stage's model did, for planGenerated (and the summary).
@@ -114,6 +119,10 @@ class Design {
   Clock* clock_ = nullptr;
   executor::EventSink* sink_ = nullptr;
   DesignAssembler assembler_;
+  // The agents the execution runs: the engine's, or (agents stage on a model)
+  // these, which wrap them. Declared before execution_, which refers to them.
+  std::unique_ptr<executor::AgentRegistry> modelAgents_;
+  const executor::AgentRegistry& agentsFor(const Engine& engine);
   std::unique_ptr<executor::Execution> execution_;
 };
 
