@@ -24,7 +24,7 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   d->analyseScaling(engine, canvas);
   d->options_ = options;
   d->clock_ = &clock;
-  d->sink_ = &sink;
+  d->sink_.inner = &sink;
 
   d->engine_ = &engine;
   d->input_.request = std::move(request);
@@ -46,7 +46,7 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   d->planned_.plan = state.plan;
   d->options_ = options;
   d->clock_ = &clock;
-  d->sink_ = &sink;
+  d->sink_.inner = &sink;
   executor::ExecutionInput input;
   input.request = std::move(state.request);
   input.frame = std::move(state.frame);
@@ -63,8 +63,9 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   exec.resumed = true;
   exec.modification = options.modification;
   exec.history = std::move(state.history);
+  exec.llmUsage = std::move(state.llmUsage);
   d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), d->agentsFor(engine),
-                                                        d->assembler_, clock, sink, std::move(exec));
+                                                        d->assembler_, clock, d->sink_, std::move(exec));
   return d;
 }
 
@@ -93,7 +94,7 @@ void Design::start() {
     e.ts = clock_->epochMillis();
     e.fields = std::move(fields);
     if (!cacheTier_.empty()) e.fields["cache"] = cacheTier_;
-    sink_->publish(e);
+    sink_.publish(e);
   };
   // The cache check comes first, as in the spec's Example 2.
   if (similarSolution_) publish("similarSolutionFound", std::move(*similarSolution_));
@@ -121,14 +122,7 @@ void Design::start() {
                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
                            {"tasks", toJson(planned_.plan)}};
   if (provenance_.fromModel) plan["repaired"] = provenance_.repaired;
-  if (const auto& u = provenance_.usage) {
-    boost::json::object usage{{"model", u->model},
-                              {"calls", u->calls},
-                              {"promptTokens", u->promptTokens},
-                              {"completionTokens", u->completionTokens}};
-    if (u->costUsd) usage["costUsd"] = *u->costUsd;
-    plan["llm"] = std::move(usage);
-  }
+  if (const auto& u = provenance_.usage) plan["llm"] = toJson(*u);
   publish("planGenerated", std::move(plan));
   for (const auto& [type, fields] : preludeEvents_) {
     if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
@@ -142,7 +136,7 @@ void Design::start() {
   exec.modification = options_.modification;
   if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
   execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), agentsFor(*engine_), assembler_,
-                                                     *clock_, *sink_, std::move(exec));
+                                                     *clock_, sink_, std::move(exec));
   execution_->start();
 }
 

@@ -3,6 +3,7 @@
 //   intentAnalyzed, contextExtracted, planGenerated  (seq 1..3)
 //   executionStarted ... executionSummary            (from the executor)
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
@@ -60,6 +61,7 @@ struct ResumeState {
   std::uint64_t lastSeq = 0;
   std::map<std::string, executor::TaskResult> completed;
   executor::ModificationHistory history;
+  std::vector<LlmStageUsage> llmUsage;  // the model calls made before the run (the plan stage's)
 };
 
 class Design {
@@ -96,6 +98,9 @@ class Design {
   const planner::PlanOutcome& planned() const { return planned_; }
   const PlanProvenance& provenance() const { return provenance_; }
   const executor::Execution& execution() const { return *execution_; }
+  // Whether a model stage fell back to builtin in this run (an llmFallback
+  // was published): its answer is then not the configured model's.
+  bool fellBack() const { return provenance_.fallback.has_value() || sink_.fellBack(); }
 
  private:
   Design() = default;
@@ -116,8 +121,21 @@ class Design {
   std::string cacheTier_;
   std::optional<boost::json::object> similarSolution_;
   bool resumed_ = false;
+  // Forwards every event to the caller's sink, noting llmFallback.
+  class WatchingSink final : public executor::EventSink {
+   public:
+    void publish(const Event& event) override {
+      if (event.type == "llmFallback") fellBack_ = true;
+      inner->publish(event);
+    }
+    bool fellBack() const { return fellBack_.load(); }
+    executor::EventSink* inner = nullptr;
+
+   private:
+    std::atomic<bool> fellBack_{false};
+  };
   Clock* clock_ = nullptr;
-  executor::EventSink* sink_ = nullptr;
+  WatchingSink sink_;
   DesignAssembler assembler_;
   // The agents the execution runs: the engine's, or (agents stage on a model)
   // these, which wrap them. Declared before execution_, which refers to them.

@@ -29,17 +29,6 @@ std::string_view taskStatusName(TaskStatus status) {
 namespace {
 bool isFinal(TaskStatus s) { return s != TaskStatus::kPending && s != TaskStatus::kRunning; }
 
-// taskCompleted's "llm": {model, calls, promptTokens, completionTokens, costUsd}.
-boost::json::object llmUsageFields(const LlmStageUsage& u) {
-  boost::json::object out{{"provider", u.provider},
-                          {"model", u.model},
-                          {"calls", u.calls},
-                          {"promptTokens", u.promptTokens},
-                          {"completionTokens", u.completionTokens}};
-  if (u.costUsd) out["costUsd"] = *u.costUsd;
-  return out;
-}
-
 // One slot per core, shared by every execution in the process.
 std::counting_semaphore<>& cpuSlots() {
   static std::counting_semaphore<> slots(std::max<std::ptrdiff_t>(1, std::thread::hardware_concurrency()));
@@ -430,7 +419,7 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
       completed["canvasUpdate"] = toJson(update);
     }
     if (!r.removeNodes.empty()) completed["removeNodes"] = boost::json::array(r.removeNodes.begin(), r.removeNodes.end());
-    if (r.llm) completed["llm"] = llmUsageFields(*r.llm);
+    if (r.llm) completed["llm"] = toJson(*r.llm);
     publishLocked("taskCompleted", std::move(completed));
     for (auto d : state.dependents) {
       if (tasks_[d].status == TaskStatus::kPending && --tasks_[d].remaining == 0) ready.push_back(d);

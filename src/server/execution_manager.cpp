@@ -9,6 +9,10 @@ namespace ymy::server {
 
 namespace {
 
+// Where a task's model usage is kept in its stored output (removed again when
+// it is read back, so agents never see it).
+constexpr std::string_view kStoredUsageKey = "llmUsage";
+
 // Executor events into the bus: logged, then fanned out. The executor assigns
 // contiguous seqs, so the store refuses an event only when the database
 // fails; such an event is neither logged nor delivered, and a client's next
@@ -54,6 +58,8 @@ class TaskPersister final : public executor::TaskObserver {
     if (result) {
       r.result = result->summary;
       r.output = result->output;
+      // The run's model tokens, for a resumed execution's summary.
+      if (result->llm) r.output.as_object()[kStoredUsageKey] = toJson(*result->llm);
       r.files = result->files;
       r.canvasPatch = boost::json::object{
           {"upserts", toJson(result->canvasUpdate)},
@@ -72,6 +78,10 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
   executor::TaskResult result;
   result.summary = r.result;
   if (r.output.is_object()) result.output = r.output.get_object();
+  if (auto it = result.output.find(kStoredUsageKey); it != result.output.end()) {
+    result.llm = llmStageUsageFromJson(it->value());
+    result.output.erase(it);
+  }
   result.files = r.files;
   if (r.canvasPatch.is_object()) {
     const auto& patch = r.canvasPatch.get_object();
@@ -91,14 +101,15 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
                                    executor::ModificationPolicy modification, cache::DesignCache* cache,
-                                   engine::LlmPlanStage llmPlan)
+                                   engine::LlmPlanStage llmPlan, agents::LlmAgentStage llmAgents)
     : engine_(engine),
       store_(store),
       bus_(bus),
       clock_(clock),
       modification_(std::move(modification)),
       cache_(cache),
-      llmPlan_(std::move(llmPlan)) {}
+      llmPlan_(std::move(llmPlan)),
+      llmAgents_(std::move(llmAgents)) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
@@ -162,10 +173,14 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (cache_ && r.useCache) {
     entry.emplace();
     entry->scope.engineVersion = engine_.version();
-    // A model's plans are not the builtin planner's: keep their answers apart.
+    // A model's plans and files are not the builtin engine's: keep their answers apart.
     if (llmPlan_.provider) {
       entry->scope.engineVersion += std::string("+plan:") + llm::providerKindName(llmPlan_.config.kind) + ":" +
                                     llmPlan_.config.model;
+    }
+    if (llmAgents_.provider) {
+      entry->scope.engineVersion += std::string("+agents:") + llm::providerKindName(llmAgents_.config.kind) + ":" +
+                                    llmAgents_.config.model;
     }
     entry->scope.tenant = r.tenant;
     // The context the answer depends on: the canvas, and the stack asked for.
@@ -190,6 +205,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   options.observer = running->persister.get();
   options.modification = modification_;
   options.llmPlan = llmPlan_;
+  options.llmAgents = llmAgents_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
@@ -428,6 +444,15 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
     for (const auto& t : *tasks) {
       if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
     }
+    // The plan stage's calls, as planGenerated reported them (among the first events).
+    if (auto first = store_.eventsAfter(record.id, 0, 16)) {
+      for (const auto& e : *first) {
+        if (e.type != "planGenerated") continue;
+        if (const auto* llm = e.fields.if_contains("llm")) {
+          if (auto usage = llmStageUsageFromJson(*llm)) state.llmUsage.push_back(std::move(*usage));
+        }
+      }
+    }
     auto running = std::make_unique<Running>();
     running->owner = record.ownerId;
     running->projectId = record.projectId;
@@ -439,6 +464,7 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
     options.parallel = static_cast<std::size_t>(parallel);
     options.observer = running->persister.get();
     options.modification = modification_;
+    options.llmAgents = llmAgents_;
     running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
     launch(record.id, std::move(running));
     ++resumed;
@@ -480,7 +506,9 @@ void ExecutionManager::finish(const std::string& id) {
   }
   (void)store_.finishExecution(id, status, fields, clock_.epochMillis());
   // Stored for the next asker only as it was asked: not after a step was changed.
-  if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty()) {
+  // Nor when a model stage fell back: the answer is not the model's its key names.
+  if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty() &&
+      !running->design->fellBack()) {
     const auto& e = *running->cacheEntry;
     cache_->remember(e.keys, e.canonical, e.scope, cache::CachedAnswer{id, clock_.epochMillis()});
   }

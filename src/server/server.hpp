@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/engine.hpp"
+#include "agents/llm_agent.hpp"
 #include "engine/llm_planner.hpp"
 #include "model/clock.hpp"
 #include "model/error.hpp"
@@ -51,6 +52,7 @@ struct ServerServices {
   auth::RateLimiter* limiter = nullptr;    // null: no rate limits (only meaningful with auth)
   const auth::TierTable* tiers = nullptr;  // required with auth
   engine::LlmPlanStage llmPlan{};          // no provider: the builtin planner; must outlive the server
+  agents::LlmAgentStage llmAgents{};       // no provider: builtin agents; must outlive the server
 };
 
 class Server {

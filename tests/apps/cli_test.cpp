@@ -137,9 +137,10 @@ TEST(Cli, DesignJsonIsExactlyTheEventStream) {
   EXPECT_EQ(last, "executionSummary");
 }
 
-// --llm openai against the local fake server: the model's plan is used, the
-// summary reports its tokens and cost, and the key (from the environment)
-// is sent but never printed.
+// --llm openai against the local fake server: the model's plan is used, its
+// architecture and code tasks take their files from the model, the summary
+// reports the tokens and cost of both stages, and the key (from the
+// environment) is sent but never printed.
 TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
   llm::testing::FakeHttpServer server;
   auto task = [](const std::string& id, const std::string& agent, const std::string& deps) {
@@ -154,6 +155,18 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
                       {"index", 0}, {"message", {{"role", "assistant"}, {"content", plan}}}, {"finish_reason", "stop"}}}},
       {"usage", {{"prompt_tokens", 1000}, {"completion_tokens", 2000}}}};
   server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(answer)));
+  // Then m1 (arch-001) and m2 (code-001) ask for their files, one after the other, streamed.
+  for (const char* id : {"m1", "m2"}) {
+    const std::string files = boost::json::serialize(boost::json::object{
+        {"summary", std::string("Model wrote ") + id},
+        {"files", boost::json::array{boost::json::object{{"path", std::string(id) + "/README.md"},
+                                                         {"content", std::string("# ") + id + "\n"}}}}});
+    boost::json::object delta{{"model", "gpt-4o-mini"},
+                              {"choices", boost::json::array{boost::json::object{
+                                              {"index", 0}, {"delta", {{"content", files}}}, {"finish_reason", "stop"}}}},
+                              {"usage", {{"prompt_tokens", 300}, {"completion_tokens", 100}}}};
+    server.enqueue(llm::testing::ScriptedResponse::sse("data: " + boost::json::serialize(delta) + "\n\ndata: [DONE]\n\n"));
+  }
   const char* key = "sk-cli-test-KEY-123456789";
   ::setenv("OPENAI_API_KEY", key, 1);
   auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing",
@@ -165,10 +178,17 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
       << r.out;
   EXPECT_NE(r.out.find("plan: 2 tasks, DYNAMIC route (llm-dag), critical path 40 s, by openai\n"), std::string::npos)
       << r.out;
+  // 2 x (300 x 0.15 + 100 x 0.60) USD per million tokens.
+  EXPECT_NE(r.out.find("llm agents: 600 prompt + 200 completion tokens, $0.000210 (gpt-4o-mini)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("m2 completed"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(key), std::string::npos);
   EXPECT_EQ(r.err.find(key), std::string::npos);
-  ASSERT_EQ(server.requests().size(), 1u);
-  EXPECT_EQ(server.requests()[0].headers.at("authorization"), std::string("Bearer ") + key);
+  ASSERT_EQ(server.requests().size(), 3u);
+  for (const auto& request : server.requests()) {
+    EXPECT_EQ(request.headers.at("authorization"), std::string("Bearer ") + key);
+  }
+  EXPECT_NE(server.requests()[2].body.find("Task m2: Model m2"), std::string::npos);
 
   auto both = run({"design", "build a shop", "--llm", "openai", "--llm-config", "x.json"});
   EXPECT_EQ(both.code, 2);
@@ -185,8 +205,7 @@ TEST(Cli, DesignWithAStrictModelThatIsDownFails) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.err.find("the plan stage's provider (openai) gave no usable plan and strict mode"), std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("only the plan stage uses the model so far; intent and agents run builtin"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("the intent stage does not use a model yet; it runs builtin"), std::string::npos) << r.err;
 }
 
 TEST(Cli, DesignWritesThePlanCanvasSummaryDiagramAndFiles) {
@@ -349,8 +368,13 @@ TEST(Cli, ServeTakesTheModelForPlans) {
   EXPECT_NE(gemini.out.find("Plans come from gemini (gemini-2.5-flash, http://127.0.0.1:9); no builtin fallback"),
             std::string::npos)
       << gemini.out;
+  EXPECT_NE(gemini.out.find("Files of the architecture, schema and code tasks come from gemini (gemini-2.5-flash, "
+                            "http://127.0.0.1:9); no builtin fallback (strict)."),
+            std::string::npos)
+      << gemini.out;
   auto builtin = run({"serve", "--port", "0", "--memory"});
   EXPECT_EQ(builtin.out.find("Plans come from"), std::string::npos) << builtin.out;
+  EXPECT_EQ(builtin.out.find("come from"), std::string::npos) << builtin.out;
   auto noModel = run({"serve", "--port", "0", "--memory", "--llm", "openai", "--llm-url", "http://127.0.0.1:9"});
   EXPECT_EQ(noModel.code, 2);
   EXPECT_NE(noModel.err.find("model"), std::string::npos) << noModel.err;
