@@ -344,8 +344,9 @@ Result<std::size_t> writeOutputs(const std::filesystem::path& dir, const Design&
 struct LlmSetup {
   llm::LlmConfig config;
   std::unique_ptr<llm::CurlTransport> transport;
-  std::unique_ptr<llm::LlmProvider> plan, agents;  // one per model stage (each with its own breaker)
+  std::unique_ptr<llm::LlmProvider> intent, plan, agents;  // one per model stage (each with its own breaker)
   std::optional<llm::PriceTable> prices;
+  LlmIntentStage intentStage;         // no provider: the builtin analyzer
   LlmPlanStage stage;                 // no provider: the builtin planner
   agents::LlmAgentStage agentsStage;  // no provider: builtin agents
 };
@@ -372,12 +373,13 @@ Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& e
       setup->config.forStage(stage).strict = true;
     }
   }
-  if (setup->config.intent.kind != llm::ProviderKind::kBuiltin) {
-    err << "youmeyou: note: the intent stage does not use a model yet; it runs builtin\n";
-  }
+  const auto& intent = setup->config.intent;
   const auto& plan = setup->config.plan;
   const auto& agentsConfig = setup->config.agents;
-  if (plan.kind == llm::ProviderKind::kBuiltin && agentsConfig.kind == llm::ProviderKind::kBuiltin) return setup;
+  if (intent.kind == llm::ProviderKind::kBuiltin && plan.kind == llm::ProviderKind::kBuiltin &&
+      agentsConfig.kind == llm::ProviderKind::kBuiltin) {
+    return setup;
+  }
   static SystemClock clock;  // outlives every provider
   setup->transport = std::make_unique<llm::CurlTransport>();
   auto make = [&](const llm::ProviderConfig& config) {
@@ -390,6 +392,12 @@ Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& e
     err << "youmeyou: note: no prices (" << prices.error().message << "); costs are not reported\n";
   }
   const llm::PriceTable* prices = setup->prices ? &*setup->prices : nullptr;
+  if (intent.kind != llm::ProviderKind::kBuiltin) {
+    auto provider = make(intent);
+    if (!provider) return tl::unexpected(provider.error());
+    setup->intent = std::move(*provider);
+    setup->intentStage = LlmIntentStage{setup->intent.get(), intent, prices};
+  }
   if (plan.kind != llm::ProviderKind::kBuiltin) {
     auto provider = make(plan);
     if (!provider) return tl::unexpected(provider.error());
@@ -458,6 +466,7 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
   options.simulateLatency = o.simulateLatency;
   options.parallel = o.parallel;
   options.staticThreshold = o.threshold;
+  options.llmIntent = (*llmSetup)->intentStage;
   options.llmPlan = (*llmSetup)->stage;
   options.llmAgents = (*llmSetup)->agentsStage;
   auto design = Design::prepare(*l->engine, l->request, l->canvas, splitList(o.stack), options, clock, sink);
@@ -636,6 +645,7 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   if (!authStack) return kFailed;
   server::ServerServices services;
   services.cache = cache->get();
+  services.llmIntent = (*llmSetup)->intentStage;
   services.llmPlan = (*llmSetup)->stage;
   services.llmAgents = (*llmSetup)->agentsStage;
   if (*authStack) {
@@ -653,6 +663,12 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
     out << "Plans come from " << llm::providerKindName(plan.config.kind) << " (" << plan.config.model << ", "
         << plan.config.effectiveUrl() << ")"
         << (plan.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
+        << std::endl;
+  }
+  if (const auto& intent = (*llmSetup)->intentStage; intent.provider) {
+    out << "Intents come from " << llm::providerKindName(intent.config.kind) << " (" << intent.config.model << ", "
+        << intent.config.effectiveUrl() << ")"
+        << (intent.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
         << std::endl;
   }
   if (const auto& agents = (*llmSetup)->agentsStage; agents.provider) {
@@ -761,8 +777,8 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->default_val(planner::kDefaultStaticThreshold);
 
   auto addLlmOptions = [&](CLI::App* cmd) {
-    auto* kind = cmd->add_option("--llm", o.llm, "Who writes the plan and the architecture, schema and code "
-                                                 "files: builtin (offline, deterministic), openai (any "
+    auto* kind = cmd->add_option("--llm", o.llm, "Who analyses the request and writes the plan and the "
+                                                 "architecture, schema and code files: builtin (offline, deterministic), openai (any "
                                                  "OpenAI-compatible server) or gemini")
                      ->check(CLI::IsMember({"builtin", "openai", "gemini"}))
                      ->capture_default_str();
@@ -770,8 +786,8 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
     cmd->add_option("--llm-model", o.llmModel, "The model, e.g. gpt-4o-mini or gemini-2.5-flash");
     cmd->add_flag("--llm-strict", o.llmStrict, "Fail instead of falling back to builtin when the model gives no usable answer");
     cmd->add_option("--llm-config", o.llmConfig,
-                    "A JSON file choosing the provider per stage ({\"default\":{...},\"plan\":{...},"
-                    "\"agents\":{...}}); "
+                    "A JSON file choosing the provider per stage ({\"default\":{...},\"intent\":{...},"
+                    "\"plan\":{...},\"agents\":{...}}); "
                     "keys come from the environment (OPENAI_API_KEY, GEMINI_API_KEY or apiKeyEnv)")
         ->excludes(kind);
   };

@@ -15,6 +15,9 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   auto analysis = engine.analyze(request, canvas ? &*canvas : nullptr, preferences);
   if (!analysis) return tl::unexpected(analysis.error());
   d->analysis_ = std::move(*analysis);
+  if (options.llmIntent.provider) {
+    if (auto used = d->analyzeWithLlm(engine, request, options.llmIntent); !used) return tl::unexpected(used.error());
+  }
   auto planned = engine.plan(d->analysis_, request, options.staticThreshold);
   if (!planned) return tl::unexpected(planned.error());
   d->planned_ = std::move(*planned);
@@ -100,12 +103,16 @@ void Design::start() {
   if (similarSolution_) publish("similarSolutionFound", std::move(*similarSolution_));
   const auto& f = analysis_.frame;
   auto frame = toJson(f).as_object();
-  publish("intentAnalyzed", {{"intent", frame["intent"]},
-                             {"complexity", frame["complexity"]},
-                             {"confidence", frame["confidence"]},
-                             {"target", f.target},
-                             {"components", frame["components"]},
-                             {"params", frame["params"]}});
+  if (intentProvenance_.fallback) publish("llmFallback", *intentProvenance_.fallback);
+  boost::json::object analyzed{{"intent", frame["intent"]},
+                               {"complexity", frame["complexity"]},
+                               {"confidence", frame["confidence"]},
+                               {"target", f.target},
+                               {"components", frame["components"]},
+                               {"params", frame["params"]}};
+  if (options_.llmIntent.provider) analyzed["analyzer"] = intentProvenance_.analyzer;  // builtin runs: unchanged
+  if (const auto& u = intentProvenance_.usage) analyzed["llm"] = toJson(*u);
+  publish("intentAnalyzed", std::move(analyzed));
   publish("contextExtracted", {{"isEmpty", analysis_.context.empty},
                                {"components", analysis_.context.components.size()},
                                {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
@@ -134,6 +141,7 @@ void Design::start() {
   exec.simulateLatency = options_.simulateLatency;
   exec.observer = options_.observer;
   exec.modification = options_.modification;
+  if (intentProvenance_.usage) exec.llmUsage.push_back(*intentProvenance_.usage);
   if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
   execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), agentsFor(*engine_), assembler_,
                                                      *clock_, sink_, std::move(exec));
@@ -165,6 +173,29 @@ Result<void> Design::planWithLlm(const Engine& engine, std::string_view request,
                     llm::redact(error.message, {}));
   }
   provenance_.fallback = llm::fallbackFields(llm::Stage::kPlan, stage.config, error);
+  return {};
+}
+
+Result<void> Design::analyzeWithLlm(const Engine& engine, std::string_view request, const LlmIntentStage& stage) {
+  const auto kind = llm::providerKindName(stage.config.kind);
+  auto r = analyzeWithModel(stage, engine, analysis_, request);
+  if (r.calls > 0) {
+    intentProvenance_.usage = LlmStageUsage{llm::stageName(llm::Stage::kIntent), kind, r.model, r.calls,
+                                            r.usage.promptTokens, r.usage.completionTokens, r.costUsd};
+  }
+  if (r.frame) {
+    analysis_.frame = std::move(*r.frame);
+    intentProvenance_.analyzer = kind;
+    return {};
+  }
+  const Error error = r.error ? *r.error : Error(ErrorCode::kInternal, "the intent stage gave no frame");
+  const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
+  if (!fallBack) {
+    return fail(error.code, std::string("the intent stage's provider (") + kind + ") gave no usable intent" +
+                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") +
+                    ": " + llm::redact(error.message, {}));
+  }
+  intentProvenance_.fallback = llm::fallbackFields(llm::Stage::kIntent, stage.config, error);
   return {};
 }
 

@@ -59,6 +59,8 @@ Attempt attempt(LlmProvider& provider, const ChatRequest& request, const AnswerV
     if (r.error().code == ErrorCode::kUnprocessable) {
       a.problems = problemsOf(r.error());
       a.answerText = detail.answerText;
+      usage.promptTokens += detail.usage.promptTokens;  // a rejected answer is paid for too
+      usage.completionTokens += detail.usage.completionTokens;
     } else {
       a.error = r.error();
     }

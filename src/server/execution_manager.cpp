@@ -101,7 +101,8 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
                                    executor::ModificationPolicy modification, cache::DesignCache* cache,
-                                   engine::LlmPlanStage llmPlan, agents::LlmAgentStage llmAgents)
+                                   engine::LlmPlanStage llmPlan, agents::LlmAgentStage llmAgents,
+                                   engine::LlmIntentStage llmIntent)
     : engine_(engine),
       store_(store),
       bus_(bus),
@@ -109,7 +110,8 @@ ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& s
       modification_(std::move(modification)),
       cache_(cache),
       llmPlan_(std::move(llmPlan)),
-      llmAgents_(std::move(llmAgents)) {}
+      llmAgents_(std::move(llmAgents)),
+      llmIntent_(std::move(llmIntent)) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
@@ -178,6 +180,10 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
       entry->scope.engineVersion += std::string("+plan:") + llm::providerKindName(llmPlan_.config.kind) + ":" +
                                     llmPlan_.config.model;
     }
+    if (llmIntent_.provider) {
+      entry->scope.engineVersion += std::string("+intent:") + llm::providerKindName(llmIntent_.config.kind) + ":" +
+                                    llmIntent_.config.model;
+    }
     if (llmAgents_.provider) {
       entry->scope.engineVersion += std::string("+agents:") + llm::providerKindName(llmAgents_.config.kind) + ":" +
                                     llmAgents_.config.model;
@@ -204,6 +210,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   running->persister = std::make_unique<TaskPersister>(store_, clock_, options.executionId);
   options.observer = running->persister.get();
   options.modification = modification_;
+  options.llmIntent = llmIntent_;
   options.llmPlan = llmPlan_;
   options.llmAgents = llmAgents_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
@@ -444,10 +451,10 @@ Result<std::size_t> ExecutionManager::resumeUnfinished() {
     for (const auto& t : *tasks) {
       if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
     }
-    // The plan stage's calls, as planGenerated reported them (among the first events).
+    // The intent and plan stages' calls, as their events reported them (among the first events).
     if (auto first = store_.eventsAfter(record.id, 0, 16)) {
       for (const auto& e : *first) {
-        if (e.type != "planGenerated") continue;
+        if (e.type != "intentAnalyzed" && e.type != "planGenerated") continue;
         if (const auto* llm = e.fields.if_contains("llm")) {
           if (auto usage = llmStageUsageFromJson(*llm)) state.llmUsage.push_back(std::move(*usage));
         }

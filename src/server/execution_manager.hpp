@@ -52,13 +52,14 @@ class ExecutionManager {
  public:
   // `cache` may be null (no caching); it must outlive the manager. `llmPlan`:
   // the plan stage's model for every design (see engine::DesignOptions);
-  // its provider must outlive the manager. `llmAgents`: the agents stage's
-  // model, likewise. Cached answers are keyed apart per model stage (kind
+  // its provider must outlive the manager. `llmAgents`, `llmIntent`: the
+  // agents and intent stages' models, likewise. Cached answers are keyed apart per model stage (kind
   // and model), and a run in which a model stage fell back to builtin is
   // not cached.
   ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
                    executor::ModificationPolicy modification = {}, cache::DesignCache* cache = nullptr,
-                   engine::LlmPlanStage llmPlan = {}, agents::LlmAgentStage llmAgents = {});
+                   engine::LlmPlanStage llmPlan = {}, agents::LlmAgentStage llmAgents = {},
+                   engine::LlmIntentStage llmIntent = {});
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
@@ -138,6 +139,7 @@ class ExecutionManager {
   cache::DesignCache* const cache_;
   const engine::LlmPlanStage llmPlan_;
   const agents::LlmAgentStage llmAgents_;
+  const engine::LlmIntentStage llmIntent_;
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

@@ -11,6 +11,7 @@
 
 #include "engine/engine.hpp"
 #include "agents/llm_agent.hpp"
+#include "engine/llm_intent.hpp"
 #include "engine/llm_planner.hpp"
 #include "model/clock.hpp"
 #include "model/error.hpp"
@@ -53,6 +54,7 @@ struct ServerServices {
   const auth::TierTable* tiers = nullptr;  // required with auth
   engine::LlmPlanStage llmPlan{};          // no provider: the builtin planner; must outlive the server
   agents::LlmAgentStage llmAgents{};       // no provider: builtin agents; must outlive the server
+  engine::LlmIntentStage llmIntent{};      // no provider: the builtin analyzer; must outlive the server
 };
 
 class Server {

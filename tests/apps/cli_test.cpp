@@ -137,9 +137,9 @@ TEST(Cli, DesignJsonIsExactlyTheEventStream) {
   EXPECT_EQ(last, "executionSummary");
 }
 
-// --llm openai against the local fake server: the model's plan is used, its
-// architecture and code tasks take their files from the model, the summary
-// reports the tokens and cost of both stages, and the key (from the
+// --llm openai against the local fake server: the model analyses the
+// request, its plan is used, its architecture and code tasks take their files
+// from the model, the summary reports the tokens and cost of every stage, and the key (from the
 // environment) is sent but never printed.
 TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
   llm::testing::FakeHttpServer server;
@@ -154,6 +154,17 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
       {"choices", boost::json::array{boost::json::object{
                       {"index", 0}, {"message", {{"role", "assistant"}, {"content", plan}}}, {"finish_reason", "stop"}}}},
       {"usage", {{"prompt_tokens", 1000}, {"completion_tokens", 2000}}}};
+  // First the intent stage (the spec's prompt), then the plan.
+  const std::string intent =
+      R"({"intent":"BUILD_FROM_SCRATCH","complexity":0.9,"target":"e-commerce-platform",)"
+      R"("components":["auth","catalog","cart","payment"],)"
+      R"("params":{"rps":0,"latencyMs":0,"users":0,"connections":0,"availability":0}})";
+  boost::json::object intentAnswer{
+      {"model", "gpt-4o-mini"},
+      {"choices", boost::json::array{boost::json::object{
+                      {"index", 0}, {"message", {{"role", "assistant"}, {"content", intent}}}, {"finish_reason", "stop"}}}},
+      {"usage", {{"prompt_tokens", 200}, {"completion_tokens", 40}}}};
+  server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(intentAnswer)));
   server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(answer)));
   // Then m1 (arch-001) and m2 (code-001) ask for their files, one after the other, streamed.
   for (const char* id : {"m1", "m2"}) {
@@ -178,17 +189,21 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
       << r.out;
   EXPECT_NE(r.out.find("plan: 2 tasks, DYNAMIC route (llm-dag), critical path 40 s, by openai\n"), std::string::npos)
       << r.out;
+  // 200 x 0.15 + 40 x 0.60 USD per million tokens.
+  EXPECT_NE(r.out.find("llm intent: 200 prompt + 40 completion tokens, $0.000054 (gpt-4o-mini)"), std::string::npos)
+      << r.out;
   // 2 x (300 x 0.15 + 100 x 0.60) USD per million tokens.
   EXPECT_NE(r.out.find("llm agents: 600 prompt + 200 completion tokens, $0.000210 (gpt-4o-mini)"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("m2 completed"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(key), std::string::npos);
   EXPECT_EQ(r.err.find(key), std::string::npos);
-  ASSERT_EQ(server.requests().size(), 3u);
+  ASSERT_EQ(server.requests().size(), 4u);
+  EXPECT_NE(server.requests()[0].body.find("Analyze this request and classify intent"), std::string::npos);
   for (const auto& request : server.requests()) {
     EXPECT_EQ(request.headers.at("authorization"), std::string("Bearer ") + key);
   }
-  EXPECT_NE(server.requests()[2].body.find("Task m2: Model m2"), std::string::npos);
+  EXPECT_NE(server.requests()[3].body.find("Task m2: Model m2"), std::string::npos);
 
   auto both = run({"design", "build a shop", "--llm", "openai", "--llm-config", "x.json"});
   EXPECT_EQ(both.code, 2);
@@ -199,13 +214,12 @@ TEST(Cli, DesignWithAStrictModelThatIsDownFails) {
   TempDir dir;
   auto config = dir.write("llm.json", R"({"default": {"provider": "openai", "url": "http://127.0.0.1:9",
                                           "model": "gpt-4o-mini", "maxAttempts": 1},
-                                          "plan": {"strict": true}})");
+                                          "intent": {"provider": "builtin"}, "plan": {"strict": true}})");
   auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and "
                 "payment processing", "--llm-config", config});
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.err.find("the plan stage's provider (openai) gave no usable plan and strict mode"), std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("the intent stage does not use a model yet; it runs builtin"), std::string::npos) << r.err;
 }
 
 TEST(Cli, DesignWritesThePlanCanvasSummaryDiagramAndFiles) {
