@@ -134,7 +134,9 @@ LlmIntentResult analyzeWithModel(const LlmIntentStage& stage, const Engine& engi
     return out;
   }
   const auto& catalog = engine.catalog();
-  auto outcome = llm::completeWithRepair(*stage.provider, makeIntentRequest(request, builtin, stage.config.model, catalog),
+  auto chat = makeIntentRequest(request, builtin, stage.config.model, catalog);
+  stage.bound(chat);
+  auto outcome = llm::completeWithRepair(*stage.provider, chat,
                                          [&](const js::value& answer) { return intentAnswerProblems(answer, catalog); });
   out.status = outcome.status;
   out.usage = outcome.usage;

@@ -139,6 +139,7 @@ LlmPlanResult planWithModel(const LlmPlanStage& stage, const Engine& engine, con
   }
   const auto& registry = engine.agents();
   auto chat = makePlanRequest(analysis, request, stage.config.model, plannableAgents(registry));
+  stage.bound(chat);
   auto outcome = llm::completeWithRepair(
       *stage.provider, chat, [&](const boost::json::value& answer) { return modelPlanProblems(answer, registry); });
   out.status = outcome.status;

@@ -49,6 +49,9 @@ struct ProviderConfig {
   // proxy) the key is sent when its variable is set and left out otherwise.
   bool requireKey = true;
   std::chrono::milliseconds timeout{120'000};  // per attempt
+  // Overall, for the calls a stage makes before a run starts (intent, plan:
+  // both rounds and every retry), which a client's POST waits for.
+  std::chrono::milliseconds deadline{90'000};
   RetryPolicy retry;
   CircuitBreaker::Options breaker;
 
@@ -69,7 +72,8 @@ struct LlmConfig {
 
   // {"default": {...}, "intent": {...}, "plan": {...}, "agents": {...}} where
   // each object has "provider", "url", "model", "apiKeyEnv", "strict",
-  // "timeoutMs", "maxAttempts"; a stage's fields override "default"'s.
+  // "timeoutMs", "deadlineMs", "maxAttempts"; a stage's fields override
+  // "default"'s.
   // Errors name the field path ("llm.plan.provider: ...").
   static Result<LlmConfig> fromJson(const boost::json::value& value);
 };

@@ -211,7 +211,9 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   options.observer = running->persister.get();
   options.modification = modification_;
   options.llmIntent = llmIntent_;
+  options.llmIntent.cancel = &stoppingToken_;
   options.llmPlan = llmPlan_;
+  options.llmPlan.cancel = &stoppingToken_;
   options.llmAgents = llmAgents_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
@@ -668,6 +670,7 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
 }
 
 void ExecutionManager::shutdown(const std::string& reason) {
+  stopping_.cancel(reason);
   {
     std::lock_guard lock(mutex_);
     shuttingDown_ = true;

@@ -97,7 +97,8 @@ class ExecutionManager {
 
   // Shutdown: suspends everything still running (interrupted tasks go back to
   // pending, completed ones stay stored) and waits for it to settle; the next
-  // resumeUnfinished() continues them.
+  // resumeUnfinished() continues them. Model calls of a design being prepared
+  // (intent, plan) are cancelled: its start() fails.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
   // Blocks until `executionId` is not running here (finished, suspended or
@@ -140,6 +141,10 @@ class ExecutionManager {
   const engine::LlmPlanStage llmPlan_;
   const agents::LlmAgentStage llmAgents_;
   const engine::LlmIntentStage llmIntent_;
+  // Cancelled by shutdown(): aborts the intent and plan stages' model calls
+  // of designs still being prepared.
+  CancellationSource stopping_;
+  const CancellationToken stoppingToken_ = stopping_.token();
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

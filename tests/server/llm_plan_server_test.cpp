@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -290,6 +291,62 @@ TEST_F(LlmAgentsServer, AResumedRunKeepsTheTokensSpentBeforeTheRestart) {
   EXPECT_EQ(llm.at("stages").at(0).at("stage"), "plan");
   EXPECT_EQ(llm.at("stages").at(1).at("stage"), "agents");
   EXPECT_EQ(llm.at("stages").at(1).at("calls"), 2);
+}
+
+
+// The plan stage's calls have an overall deadline, and a shutdown cancels
+// them: a POST never waits on a model longer than either.
+TEST_F(LlmAgentsServer, ThePlanCallHasADeadlineAndAShutdownCancelsIt) {
+  llm::testing::ScriptedResponse held = llm::testing::ScriptedResponse::json(200, "{");
+  held.chunks = {};
+  held.chunked = true;
+  held.hold = true;
+  plan_.clock = &clock_;
+  plan_.config.deadline = 300ms;
+  agents_ = {};
+  {
+    server_.enqueue(held);
+    auto m = manager();
+    DesignRequest r;
+    r.request = kRequest;
+    const auto start = std::chrono::steady_clock::now();
+    auto started = m->start(r);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(started) << started.error().message;
+    ASSERT_TRUE(m->waitUntilSettled(started->executionId, 60s));
+    // Not the transport's 120 s timeout: the deadline, then the builtin plan.
+    EXPECT_LT(waited, 5s);
+    EXPECT_GE(waited, 300ms);
+    bool fellBack = false;
+    for (const auto& e : eventsOf(started->executionId)) {
+      if (e.type == "llmFallback") {
+        fellBack = true;
+        EXPECT_EQ(e.fields.at("stage"), "plan");
+        EXPECT_EQ(e.fields.at("failure"), "unavailable");
+      }
+    }
+    EXPECT_TRUE(fellBack);
+  }
+  server_.release();
+
+  plan_.config.deadline = 60s;
+  server_.enqueue(held);
+  auto m = manager();
+  std::optional<Result<StartedExecution>> result;
+  std::thread post([&] {
+    DesignRequest r;
+    r.request = kRequest;
+    result = m->start(r);
+  });
+  server_.waitForRequests(2);
+  const auto stoppedAt = std::chrono::steady_clock::now();
+  m->shutdown("server stopping");
+  post.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stoppedAt, 5s);
+  ASSERT_TRUE(result);
+  ASSERT_FALSE(*result);
+  EXPECT_NE(result->error().message.find("cancelled"), std::string::npos) << result->error().message;
+  server_.release();
 }
 
 }  // namespace
