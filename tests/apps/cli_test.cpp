@@ -210,6 +210,63 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
   EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
 }
 
+// --llm gemini end to end against the local fake server: the intent, the
+// plan and the architecture task's files (streamed) come from Gemini's API,
+// the key goes in x-goog-api-key and is never printed, and the tokens of
+// every stage are priced from the table.
+TEST(Cli, DesignWithGemini) {
+  llm::testing::FakeHttpServer server;
+  auto answer = [](const std::string& text, int prompt, int completion) {
+    return boost::json::serialize(boost::json::object{
+        {"candidates", boost::json::array{boost::json::object{
+                           {"content", {{"parts", boost::json::array{boost::json::object{{"text", text}}}}, {"role", "model"}}},
+                           {"finishReason", "STOP"}}}},
+        {"usageMetadata", {{"promptTokenCount", prompt}, {"candidatesTokenCount", completion}}},
+        {"modelVersion", "gemini-2.5-flash"}});
+  };
+  const std::string intent =
+      R"({"intent":"BUILD_FROM_SCRATCH","complexity":0.9,"target":"e-commerce-platform",)"
+      R"("components":["auth","catalog"],"params":{"rps":0,"latencyMs":0,"users":0,"connections":0,"availability":0}})";
+  const std::string plan =
+      R"({"tasks":[{"id":"g1","name":"Gemini architecture","description":"d","type":"ARCHITECTURE",)"
+      R"("dependencies":[],"estimatedTime":20,"isolation":"INDEPENDENT","agent":"arch-001",)"
+      R"("prompt":"Design the shop","canRunInParallel":true}]})";
+  const std::string files =
+      R"({"summary":"Gemini designed 2 services","files":[{"path":"docs/architecture.md","content":"# Shop\n"}]})";
+  server.enqueue(llm::testing::ScriptedResponse::json(200, answer(intent, 100, 20)));
+  server.enqueue(llm::testing::ScriptedResponse::json(200, answer(plan, 1000, 200)));
+  // Streamed in two events; the usage comes with the last.
+  const std::string half = files.substr(0, files.size() / 2);
+  server.enqueue(llm::testing::ScriptedResponse::sse("data: " + answer(half, 0, 0) + "\n\ndata: " +
+                                                     answer(files.substr(half.size()), 500, 100) + "\n\n"));
+  const char* key = "gm-cli-test-KEY-987654321";
+  ::setenv("GEMINI_API_KEY", key, 1);
+  auto r = run({"design", "Build a complete e-commerce platform with user auth and product catalog", "--llm", "gemini",
+                "--llm-url", server.url(), "--llm-model", "gemini-2.5-flash"});
+  ::unsetenv("GEMINI_API_KEY");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  // 0.30 and 2.50 USD per million tokens.
+  EXPECT_NE(r.out.find("llm intent: 100 prompt + 20 completion tokens, $0.000080 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("llm plan: 1000 prompt + 200 completion tokens, $0.000800 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("llm agents: 500 prompt + 100 completion tokens, $0.000400 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("by gemini"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(key), std::string::npos);
+  EXPECT_EQ(r.err.find(key), std::string::npos);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].target, "/v1beta/models/gemini-2.5-flash:generateContent");
+  EXPECT_EQ(requests[1].target, "/v1beta/models/gemini-2.5-flash:generateContent");
+  EXPECT_EQ(requests[2].target, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+  for (const auto& request : requests) {
+    EXPECT_EQ(request.headers.at("x-goog-api-key"), key);
+    EXPECT_EQ(request.target.find(key), std::string::npos);
+  }
+  EXPECT_NE(requests[2].body.find("Task g1: Gemini architecture"), std::string::npos);
+}
+
 TEST(Cli, DesignWithAStrictModelThatIsDownFails) {
   TempDir dir;
   auto config = dir.write("llm.json", R"({"default": {"provider": "openai", "url": "http://127.0.0.1:9",
