@@ -396,13 +396,13 @@ Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& e
     auto provider = make(intent);
     if (!provider) return tl::unexpected(provider.error());
     setup->intent = std::move(*provider);
-    setup->intentStage = LlmIntentStage{setup->intent.get(), intent, prices, &clock};
+    setup->intentStage = LlmIntentStage{setup->intent.get(), intent, prices, &clock, nullptr};
   }
   if (plan.kind != llm::ProviderKind::kBuiltin) {
     auto provider = make(plan);
     if (!provider) return tl::unexpected(provider.error());
     setup->plan = std::move(*provider);
-    setup->stage = LlmPlanStage{setup->plan.get(), plan, prices, &clock};
+    setup->stage = LlmPlanStage{setup->plan.get(), plan, prices, &clock, nullptr};
   }
   if (agentsConfig.kind != llm::ProviderKind::kBuiltin) {
     auto provider = make(agentsConfig);

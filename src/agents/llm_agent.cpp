@@ -207,21 +207,11 @@ class LlmAgent final : public executor::Agent {
       return structure;
     }
 
-    const bool providerFailed = outcome.error.has_value();
-    Error error = providerFailed ? *outcome.error : Error(ErrorCode::kUnprocessable, "");
-    if (!providerFailed) {
-      std::string why;
-      for (const auto& p : outcome.lastProblems) why += (why.empty() ? "" : "; ") + p;
-      error.message = std::string(stage_.provider->name()) + ": the answer is still unusable after one repair: " + why;
-    }
-    // A bad answer twice is not the provider's fault (see Design::planWithLlm).
-    const bool fallBack = providerFailed ? llm::shouldFallBack(error, stage_.config.strict) : !stage_.config.strict;
+    const Error error = llm::fallbackError(outcome, stage_.provider->name(), "answer");
+    const bool fallBack = llm::shouldFallBack(outcome, stage_.config.strict);
     if (!fallBack) {
-      return fail(error.code, std::string("the agents stage's provider (") + kind + ") gave no usable answer for " +
-                                  context.task().id +
-                                  (stage_.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin"
-                                                        : "") +
-                                  ": " + llm::redact(error.message, {}));
+      return tl::unexpected(llm::noFallbackError(llm::Stage::kAgents, stage_.config, error,
+                                                 "answer for " + context.task().id));
     }
     context.emit("llmFallback", llm::fallbackFields(llm::Stage::kAgents, stage_.config, error));
     return structure;

@@ -8,6 +8,22 @@
 
 namespace ymy::engine {
 
+namespace {
+
+// After a stage's model gave nothing: the llmFallback event's fields, or the
+// error that ends the design. A bad answer twice is not the provider's fault,
+// so shouldFallBack() does not apply to it; strict still means "no builtin".
+Result<boost::json::object> fallBackOrFail(llm::Stage stage, const llm::ProviderConfig& config,
+                                           const std::optional<Error>& reported, bool providerFailed,
+                                           std::string_view what) {
+  const Error error = reported ? *reported : Error(ErrorCode::kInternal, "the model gave no answer");
+  const bool fallBack = providerFailed ? llm::shouldFallBack(error, config.strict) : !config.strict;
+  if (!fallBack) return tl::unexpected(llm::noFallbackError(stage, config, error, what));
+  return llm::fallbackFields(stage, config, error);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::string request,
                                                 std::optional<Canvas> canvas, std::vector<std::string> preferences,
                                                 DesignOptions options, Clock& clock, executor::EventSink& sink) {
@@ -163,16 +179,9 @@ Result<void> Design::planWithLlm(const Engine& engine, std::string_view request,
     provenance_.repaired = r.status == llm::RepairOutcome::Status::kRepaired;
     return {};
   }
-  const Error error = r.error ? *r.error : Error(ErrorCode::kInternal, "the plan stage gave no plan");
-  // A bad answer twice is not the provider's fault, so shouldFallBack() does
-  // not apply; strict still means "no builtin plan".
-  const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
-  if (!fallBack) {
-    return fail(error.code, std::string("the plan stage's provider (") + kind + ") gave no usable plan" +
-                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") + ": " +
-                    llm::redact(error.message, {}));
-  }
-  provenance_.fallback = llm::fallbackFields(llm::Stage::kPlan, stage.config, error);
+  auto fallback = fallBackOrFail(llm::Stage::kPlan, stage.config, r.error, r.providerFailed, "plan");
+  if (!fallback) return tl::unexpected(fallback.error());
+  provenance_.fallback = std::move(*fallback);
   return {};
 }
 
@@ -188,14 +197,9 @@ Result<void> Design::analyzeWithLlm(const Engine& engine, std::string_view reque
     intentProvenance_.analyzer = kind;
     return {};
   }
-  const Error error = r.error ? *r.error : Error(ErrorCode::kInternal, "the intent stage gave no frame");
-  const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
-  if (!fallBack) {
-    return fail(error.code, std::string("the intent stage's provider (") + kind + ") gave no usable intent" +
-                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") +
-                    ": " + llm::redact(error.message, {}));
-  }
-  intentProvenance_.fallback = llm::fallbackFields(llm::Stage::kIntent, stage.config, error);
+  auto fallback = fallBackOrFail(llm::Stage::kIntent, stage.config, r.error, r.providerFailed, "intent");
+  if (!fallback) return tl::unexpected(fallback.error());
+  intentProvenance_.fallback = std::move(*fallback);
   return {};
 }
 

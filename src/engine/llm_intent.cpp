@@ -144,15 +144,8 @@ LlmIntentResult analyzeWithModel(const LlmIntentStage& stage, const Engine& engi
   if (outcome.result && !outcome.result->model.empty()) out.model = outcome.result->model;
   if (stage.prices) out.costUsd = stage.prices->costUsd(out.model, out.usage);
   if (outcome.status == llm::RepairOutcome::Status::kFallback) {
-    if (outcome.error) {
-      out.error = *outcome.error;
-      out.providerFailed = true;
-    } else {
-      std::string why;
-      for (const auto& p : outcome.lastProblems) why += (why.empty() ? "" : "; ") + p;
-      out.error = Error(ErrorCode::kUnprocessable, std::string(stage.provider->name()) +
-                                                       ": the intent is still invalid after one repair: " + why);
-    }
+    out.error = llm::fallbackError(outcome, stage.provider->name(), "intent");
+    out.providerFailed = outcome.error.has_value();
     return out;
   }
   const auto& a = outcome.result->parsed->as_object();

@@ -262,6 +262,13 @@ js::object fallbackFields(Stage stage, const ProviderConfig& config, const Error
                     {"reason", redact(error.message, "")}};
 }
 
+Error noFallbackError(Stage stage, const ProviderConfig& config, const Error& error, std::string_view what) {
+  return Error(error.code, std::string("the ") + stageName(stage) + " stage's provider (" +
+                               providerKindName(config.kind) + ") gave no usable " + std::string(what) +
+                               (config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") +
+                               ": " + redact(error.message, ""));
+}
+
 EnvReader processEnv() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

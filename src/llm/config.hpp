@@ -113,6 +113,10 @@ std::string redact(std::string_view text, std::string_view secret);
 // (see shouldFallBack): {"stage", "provider", "model", "failure", "reason"},
 // the reason being the error's message, redacted. Never the key.
 boost::json::object fallbackFields(Stage stage, const ProviderConfig& config, const Error& error);
+// The error when a stage may not fall back: "the <stage> stage's provider
+// (<kind>) gave no usable <what>[ and strict mode (--llm-strict) forbids
+// falling back to builtin]: <reason, redacted>", with the error's code.
+Error noFallbackError(Stage stage, const ProviderConfig& config, const Error& error, std::string_view what);
 
 // Reads an environment variable; tests pass their own.
 using EnvReader = std::function<std::optional<std::string>(const std::string& name)>;

@@ -118,4 +118,16 @@ RepairOutcome completeWithRepair(LlmProvider& provider, const ChatRequest& reque
   return out;
 }
 
+Error fallbackError(const RepairOutcome& outcome, std::string_view provider, std::string_view what) {
+  if (outcome.error) return *outcome.error;
+  std::string why;
+  for (const auto& p : outcome.lastProblems) why += (why.empty() ? "" : "; ") + p;
+  return Error(ErrorCode::kUnprocessable,
+               std::string(provider) + ": the " + std::string(what) + " is still invalid after one repair: " + why);
+}
+
+bool shouldFallBack(const RepairOutcome& outcome, bool strict) {
+  return outcome.error ? shouldFallBack(*outcome.error, strict) : !strict;
+}
+
 }  // namespace ymy::llm

@@ -48,9 +48,13 @@ class LlmIntentTest : public testing::Test {
   }
 
   LlmIntentStage stage(llm::LlmProvider& provider, bool strict = false) {
-    return LlmIntentStage{&provider, llm::ProviderConfig{.kind = llm::ProviderKind::kOpenAi, .model = "gpt-4o-mini",
-                                                         .strict = strict},
-                          prices_};
+    LlmIntentStage s;
+    s.provider = &provider;
+    s.config.kind = llm::ProviderKind::kOpenAi;
+    s.config.model = "gpt-4o-mini";
+    s.config.strict = strict;
+    s.prices = prices_;
+    return s;
   }
 
   Result<std::unique_ptr<Design>> prepare(const LlmIntentStage& s) {

@@ -160,7 +160,9 @@ class LlmAgentsServer : public testing::Test {
     auto prices = llm::PriceTable::load(test::dataDir() / "llm" / "models.json");
     ASSERT_TRUE(prices) << prices.error().message;
     prices_ = std::move(*prices);
-    plan_ = engine::LlmPlanStage{provider_.get(), config_, &*prices_};
+    plan_.provider = provider_.get();
+    plan_.config = config_;
+    plan_.prices = &*prices_;
     agents_.provider = provider_.get();
     agents_.config = config_;
     agents_.prices = &*prices_;
@@ -316,7 +318,6 @@ TEST_F(LlmAgentsServer, ThePlanCallHasADeadlineAndAShutdownCancelsIt) {
     ASSERT_TRUE(m->waitUntilSettled(started->executionId, 60s));
     // Not the transport's 120 s timeout: the deadline, then the builtin plan.
     EXPECT_LT(waited, 5s);
-    EXPECT_GE(waited, 300ms);
     bool fellBack = false;
     for (const auto& e : eventsOf(started->executionId)) {
       if (e.type == "llmFallback") {
