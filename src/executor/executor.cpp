@@ -682,7 +682,9 @@ boost::json::object ImpactReport::toJson() const {
                              {"added", strings(added)},
                              {"removed", strings(removed)},
                              {"additionalTime", std::round(additionalTime * 10) / 10},
-                             {"costIncrease", std::round(costIncrease * 10000) / 10000}};
+                             // A model's prices are per token: keep micro-dollars.
+                             {"costIncrease", modelPriced ? std::round(costIncrease * 1e6) / 1e6
+                                                          : std::round(costIncrease * 10000) / 10000}};
 }
 
 namespace {
@@ -864,6 +866,7 @@ ImpactReport Execution::analyseLocked(std::size_t index, const std::string& prom
     // a request in flight wastes (at least) its prompt.
     if (state.status == TaskStatus::kCompleted && state.result && state.result->llm) {
       report.costIncrease += state.result->llm->costUsd.value_or(0);
+      report.modelPriced = true;
       continue;
     }
     if (state.status == TaskStatus::kRunning) {
@@ -871,6 +874,7 @@ ImpactReport Execution::analyseLocked(std::size_t index, const std::string& prom
         FlowContext context(*this, i, task.prompt);
         if (auto inFlight = agent->inFlightCostUsd(context)) {
           report.costIncrease += *inFlight;
+          report.modelPriced = true;
           continue;
         }
       }

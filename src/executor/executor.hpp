@@ -122,6 +122,7 @@ struct ImpactReport {
   std::vector<std::string> added, removed;  // what the new prompt adds to / removes from the task's output
   double additionalTime = 0;  // estimated seconds added to the run's finish
   double costIncrease = 0;    // USD of agent work redone
+  bool modelPriced = false;   // some of it from a model's tokens and price table (not the policy's estimate)
   std::vector<std::string> affected() const;    // IMPACT and MINOR IMPACT
   std::vector<std::string> unaffected() const;  // NO IMPACT
   boost::json::object toJson() const;  // the impactAnalysis event's fields

@@ -716,6 +716,8 @@ TEST_F(ExecutorTest, ModelTokensArePerTaskSummedInTheSummaryAndPriceTheImpact) {
   ASSERT_TRUE(report) << report.error().message;
   EXPECT_EQ(report->affected(), (std::vector<std::string>{"b", "c"}));
   EXPECT_DOUBLE_EQ(report->costIncrease, 0.002 + 0.0005);
+  EXPECT_TRUE(report->modelPriced);
+  EXPECT_DOUBLE_EQ(report->toJson().at("costIncrease").as_double(), 0.0025);
   drive(*ex);
 
   const auto events = sink.events();

@@ -297,8 +297,9 @@ TEST_F(LlmAgentsServer, AResumedRunKeepsTheTokensSpentBeforeTheRestart) {
 
 
 // The plan stage's calls have an overall deadline, and a shutdown cancels
-// them: a POST never waits on a model longer than either.
-TEST_F(LlmAgentsServer, ThePlanCallHasADeadlineAndAShutdownCancelsIt) {
+// them: a POST never waits on a model longer than either. (Separate tests: a
+// released fake server cuts every later held answer at once.)
+TEST_F(LlmAgentsServer, ThePlanCallHasADeadline) {
   llm::testing::ScriptedResponse held = llm::testing::ScriptedResponse::json(200, "{");
   held.chunks = {};
   held.chunked = true;
@@ -329,8 +330,16 @@ TEST_F(LlmAgentsServer, ThePlanCallHasADeadlineAndAShutdownCancelsIt) {
     EXPECT_TRUE(fellBack);
   }
   server_.release();
+}
 
+TEST_F(LlmAgentsServer, AShutdownCancelsThePlanCall) {
+  llm::testing::ScriptedResponse held = llm::testing::ScriptedResponse::json(200, "{");
+  held.chunks = {};
+  held.chunked = true;
+  held.hold = true;
+  plan_.clock = &clock_;
   plan_.config.deadline = 60s;
+  agents_ = {};
   server_.enqueue(held);
   auto m = manager();
   std::optional<Result<StartedExecution>> result;
@@ -339,7 +348,7 @@ TEST_F(LlmAgentsServer, ThePlanCallHasADeadlineAndAShutdownCancelsIt) {
     r.request = kRequest;
     result = m->start(r);
   });
-  server_.waitForRequests(2);
+  server_.waitForRequests(1);
   const auto stoppedAt = std::chrono::steady_clock::now();
   m->shutdown("server stopping");
   post.join();
