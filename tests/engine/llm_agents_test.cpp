@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -348,8 +349,11 @@ TEST_F(LlmAgentsTest, AStepModificationCancelsTheRequestMidStream) {
   design.start();
   server.waitForRequests(1);
   // Both pieces have arrived once their progress is published.
-  for (int i = 0; i < 2000 && events("taskProgress", arch.id).size() < 2; ++i) std::this_thread::sleep_for(1ms);
-  ASSERT_GE(events("taskProgress", arch.id).size(), 2u);
+  ASSERT_TRUE(sink_.waitFor([&](const std::vector<Event>& seen) {
+    return std::count_if(seen.begin(), seen.end(), [&](const Event& e) {
+             return e.type == "taskProgress" && e.fields.at("taskId").as_string() == arch.id;
+           }) >= 2;
+  }));
   const auto modifiedAt = std::chrono::steady_clock::now();
   auto report = design.modify(arch.id, arch.prompt + " Add a recommendation engine.");
   ASSERT_TRUE(report) << report.error().message;
