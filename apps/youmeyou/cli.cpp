@@ -350,9 +350,11 @@ Result<std::size_t> writeOutputs(const std::filesystem::path& dir, const Design&
 struct LlmSetup {
   llm::LlmConfig config;
   std::unique_ptr<llm::CurlTransport> transport;
-  std::unique_ptr<llm::LlmProvider> plan;
+  std::unique_ptr<llm::LlmProvider> intent, plan, agents;  // one per model stage (each with its own breaker)
   std::optional<llm::PriceTable> prices;
-  LlmPlanStage stage;  // no provider: builtin
+  LlmIntentStage intentStage;         // no provider: the builtin analyzer
+  LlmPlanStage stage;                 // no provider: the builtin planner
+  agents::LlmAgentStage agentsStage;  // no provider: builtin agents
 };
 
 Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& err) {
@@ -372,32 +374,50 @@ Result<std::unique_ptr<LlmSetup>> makeLlmSetup(const Options& o, std::ostream& e
     config.model = o.llmModel;
     setup->config = llm::LlmConfig::allStages(config);
   }
-  if (o.llmStrict) setup->config.plan.strict = true;
-  std::string builtinStages;
-  for (auto stage : {llm::Stage::kIntent, llm::Stage::kAgents}) {
-    if (setup->config.forStage(stage).kind != llm::ProviderKind::kBuiltin) {
-      builtinStages += (builtinStages.empty() ? "" : " and ") + std::string(llm::stageName(stage));
+  if (o.llmStrict) {
+    for (auto stage : {llm::Stage::kIntent, llm::Stage::kPlan, llm::Stage::kAgents}) {
+      setup->config.forStage(stage).strict = true;
     }
   }
-  if (!builtinStages.empty()) {
-    err << "youmeyou: note: only the plan stage uses the model so far; " << builtinStages << " run builtin\n";
-  }
+  const auto& intent = setup->config.intent;
   const auto& plan = setup->config.plan;
-  if (plan.kind == llm::ProviderKind::kBuiltin) return setup;
+  const auto& agentsConfig = setup->config.agents;
+  if (intent.kind == llm::ProviderKind::kBuiltin && plan.kind == llm::ProviderKind::kBuiltin &&
+      agentsConfig.kind == llm::ProviderKind::kBuiltin) {
+    return setup;
+  }
   static SystemClock clock;  // outlives every provider
   setup->transport = std::make_unique<llm::CurlTransport>();
-  auto provider = llm::makeProvider(plan, *setup->transport, clock, llm::processEnv(),
-                                    [&err](std::string_view line) { err << "youmeyou: llm: " << line << "\n"; });
-  if (!provider) return tl::unexpected(provider.error());
-  setup->plan = std::move(*provider);
+  auto make = [&](const llm::ProviderConfig& config) {
+    return llm::makeProvider(config, *setup->transport, clock, llm::processEnv(),
+                             [&err](std::string_view line) { err << "youmeyou: llm: " << line << "\n"; });
+  };
   if (auto prices = llm::PriceTable::load(dataDirOf(o) / "llm" / "models.json")) {
     setup->prices = std::move(*prices);
   } else {
     err << "youmeyou: note: no prices (" << prices.error().message << "); costs are not reported\n";
   }
-  setup->stage.provider = setup->plan.get();
-  setup->stage.config = plan;
-  setup->stage.prices = setup->prices ? &*setup->prices : nullptr;
+  const llm::PriceTable* prices = setup->prices ? &*setup->prices : nullptr;
+  if (intent.kind != llm::ProviderKind::kBuiltin) {
+    auto provider = make(intent);
+    if (!provider) return tl::unexpected(provider.error());
+    setup->intent = std::move(*provider);
+    setup->intentStage = LlmIntentStage{setup->intent.get(), intent, prices, &clock, nullptr};
+  }
+  if (plan.kind != llm::ProviderKind::kBuiltin) {
+    auto provider = make(plan);
+    if (!provider) return tl::unexpected(provider.error());
+    setup->plan = std::move(*provider);
+    setup->stage = LlmPlanStage{setup->plan.get(), plan, prices, &clock, nullptr};
+  }
+  if (agentsConfig.kind != llm::ProviderKind::kBuiltin) {
+    auto provider = make(agentsConfig);
+    if (!provider) return tl::unexpected(provider.error());
+    setup->agents = std::move(*provider);
+    setup->agentsStage.provider = setup->agents.get();
+    setup->agentsStage.config = agentsConfig;
+    setup->agentsStage.prices = prices;
+  }
   return setup;
 }
 
@@ -452,7 +472,9 @@ int cmdDesign(const Options& o, std::istream& in, std::ostream& out, std::ostrea
   options.simulateLatency = o.simulateLatency;
   options.parallel = o.parallel;
   options.staticThreshold = o.threshold;
+  options.llmIntent = (*llmSetup)->intentStage;
   options.llmPlan = (*llmSetup)->stage;
+  options.llmAgents = (*llmSetup)->agentsStage;
   auto design = Design::prepare(*l->engine, l->request, l->canvas, splitList(o.stack), options, clock, sink);
   if (!design) return error(err, design.error().message, exitFor(design.error()));
   std::unique_ptr<executor::EventSink> view;
@@ -658,7 +680,9 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
   }
   services.relay = relay.get();
   services.cache = cache->get();
+  services.llmIntent = (*llmSetup)->intentStage;
   services.llmPlan = (*llmSetup)->stage;
+  services.llmAgents = (*llmSetup)->agentsStage;
   if (*authStack) {
     services.auth = (*authStack)->service.get();
     services.limiter = (*authStack)->limiter.get();
@@ -676,6 +700,18 @@ int cmdServe(const Options& o, std::ostream& out, std::ostream& err, const CliEn
     out << "Plans come from " << llm::providerKindName(plan.config.kind) << " (" << plan.config.model << ", "
         << plan.config.effectiveUrl() << ")"
         << (plan.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
+        << std::endl;
+  }
+  if (const auto& intent = (*llmSetup)->intentStage; intent.provider) {
+    out << "Intents come from " << llm::providerKindName(intent.config.kind) << " (" << intent.config.model << ", "
+        << intent.config.effectiveUrl() << ")"
+        << (intent.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin when it gives none.")
+        << std::endl;
+  }
+  if (const auto& agents = (*llmSetup)->agentsStage; agents.provider) {
+    out << "Files of the architecture, schema and code tasks come from " << llm::providerKindName(agents.config.kind)
+        << " (" << agents.config.model << ", " << agents.config.effectiveUrl() << ")"
+        << (agents.config.strict ? "; no builtin fallback (strict)." : ", falling back to builtin per task.")
         << std::endl;
   }
   if (!env.handleSignals) return kOk;  // tests start the server themselves
@@ -778,15 +814,17 @@ int runCli(const std::vector<std::string>& args, std::istream& in, std::ostream&
       ->default_val(planner::kDefaultStaticThreshold);
 
   auto addLlmOptions = [&](CLI::App* cmd) {
-    auto* kind = cmd->add_option("--llm", o.llm, "Who writes the plan: builtin (offline, deterministic), openai "
-                                                 "(any OpenAI-compatible server) or gemini")
+    auto* kind = cmd->add_option("--llm", o.llm, "Who analyses the request and writes the plan and the "
+                                                 "architecture, schema and code files: builtin (offline, deterministic), openai (any "
+                                                 "OpenAI-compatible server) or gemini")
                      ->check(CLI::IsMember({"builtin", "openai", "gemini"}))
                      ->capture_default_str();
     cmd->add_option("--llm-url", o.llmUrl, "The provider's base URL (default: the provider's public endpoint)");
     cmd->add_option("--llm-model", o.llmModel, "The model, e.g. gpt-4o-mini or gemini-2.5-flash");
-    cmd->add_flag("--llm-strict", o.llmStrict, "Fail instead of falling back to builtin when the model gives no plan");
+    cmd->add_flag("--llm-strict", o.llmStrict, "Fail instead of falling back to builtin when the model gives no usable answer");
     cmd->add_option("--llm-config", o.llmConfig,
-                    "A JSON file choosing the provider per stage ({\"default\":{...},\"plan\":{...}}); "
+                    "A JSON file choosing the provider per stage ({\"default\":{...},\"intent\":{...},"
+                    "\"plan\":{...},\"agents\":{...}}); "
                     "keys come from the environment (OPENAI_API_KEY, GEMINI_API_KEY or apiKeyEnv)")
         ->excludes(kind);
   };

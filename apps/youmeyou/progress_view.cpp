@@ -90,8 +90,15 @@ void ProgressView::line(const Event& e) {
     out_ << at << "  context: " << (f.at("isEmpty").as_bool() ? "empty canvas" : str(f, "components") + " components")
          << "\n";
   } else if (e.type == "llmFallback") {
-    out_ << at << "  plan: " << str(f, "provider") << " (" << str(f, "model") << ") gave no plan, using the builtin one: "
-         << str(f, "reason") << "\n";
+    const std::string stage = str(f, "stage");
+    const std::string who = str(f, "provider") + " (" + str(f, "model") + ")";
+    if (stage == "agents") {
+      out_ << at << "  " << str(f, "taskId") << ": " << who << " gave no usable files, using the builtin agent's: "
+           << str(f, "reason") << "\n";
+    } else {
+      out_ << at << "  " << stage << ": " << who << " gave no " << stage << ", using the builtin one: "
+           << str(f, "reason") << "\n";
+    }
   } else if (e.type == "planGenerated") {
     std::string by;
     if (f.contains("repaired")) {

@@ -8,6 +8,22 @@
 
 namespace ymy::engine {
 
+namespace {
+
+// After a stage's model gave nothing: the llmFallback event's fields, or the
+// error that ends the design. A bad answer twice is not the provider's fault,
+// so shouldFallBack() does not apply to it; strict still means "no builtin".
+Result<boost::json::object> fallBackOrFail(llm::Stage stage, const llm::ProviderConfig& config,
+                                           const std::optional<Error>& reported, bool providerFailed,
+                                           std::string_view what) {
+  const Error error = reported ? *reported : Error(ErrorCode::kInternal, "the model gave no answer");
+  const bool fallBack = providerFailed ? llm::shouldFallBack(error, config.strict) : !config.strict;
+  if (!fallBack) return tl::unexpected(llm::noFallbackError(stage, config, error, what));
+  return llm::fallbackFields(stage, config, error);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::string request,
                                                 std::optional<Canvas> canvas, std::vector<std::string> preferences,
                                                 DesignOptions options, Clock& clock, executor::EventSink& sink) {
@@ -15,6 +31,9 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   auto analysis = engine.analyze(request, canvas ? &*canvas : nullptr, preferences);
   if (!analysis) return tl::unexpected(analysis.error());
   d->analysis_ = std::move(*analysis);
+  if (options.llmIntent.provider) {
+    if (auto used = d->analyzeWithLlm(engine, request, options.llmIntent); !used) return tl::unexpected(used.error());
+  }
   auto planned = engine.plan(d->analysis_, request, options.staticThreshold);
   if (!planned) return tl::unexpected(planned.error());
   d->planned_ = std::move(*planned);
@@ -24,7 +43,7 @@ Result<std::unique_ptr<Design>> Design::prepare(const Engine& engine, std::strin
   d->analyseScaling(engine, canvas);
   d->options_ = options;
   d->clock_ = &clock;
-  d->sink_ = &sink;
+  d->sink_.inner = &sink;
 
   d->engine_ = &engine;
   d->input_.request = std::move(request);
@@ -46,7 +65,7 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   d->planned_.plan = state.plan;
   d->options_ = options;
   d->clock_ = &clock;
-  d->sink_ = &sink;
+  d->sink_.inner = &sink;
   executor::ExecutionInput input;
   input.request = std::move(state.request);
   input.frame = std::move(state.frame);
@@ -63,9 +82,16 @@ std::unique_ptr<Design> Design::resume(const Engine& engine, ResumeState state, 
   exec.resumed = true;
   exec.modification = options.modification;
   exec.history = std::move(state.history);
-  d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), engine.agents(),
-                                                        d->assembler_, clock, sink, std::move(exec));
+  exec.llmUsage = std::move(state.llmUsage);
+  d->execution_ = std::make_unique<executor::Execution>(std::move(state.plan), std::move(input), d->agentsFor(engine),
+                                                        d->assembler_, clock, d->sink_, std::move(exec));
   return d;
+}
+
+const executor::AgentRegistry& Design::agentsFor(const Engine& engine) {
+  if (!options_.llmAgents.provider) return engine.agents();
+  modelAgents_ = std::make_unique<executor::AgentRegistry>(agents::withModelAgents(engine.agents(), options_.llmAgents));
+  return *modelAgents_;
 }
 
 void Design::setCache(std::string tier, std::optional<boost::json::object> similarSolution) {
@@ -87,18 +113,22 @@ void Design::start() {
     e.ts = clock_->epochMillis();
     e.fields = std::move(fields);
     if (!cacheTier_.empty()) e.fields["cache"] = cacheTier_;
-    sink_->publish(e);
+    sink_.publish(e);
   };
   // The cache check comes first, as in the spec's Example 2.
   if (similarSolution_) publish("similarSolutionFound", std::move(*similarSolution_));
   const auto& f = analysis_.frame;
   auto frame = toJson(f).as_object();
-  publish("intentAnalyzed", {{"intent", frame["intent"]},
-                             {"complexity", frame["complexity"]},
-                             {"confidence", frame["confidence"]},
-                             {"target", f.target},
-                             {"components", frame["components"]},
-                             {"params", frame["params"]}});
+  if (intentProvenance_.fallback) publish("llmFallback", *intentProvenance_.fallback);
+  boost::json::object analyzed{{"intent", frame["intent"]},
+                               {"complexity", frame["complexity"]},
+                               {"confidence", frame["confidence"]},
+                               {"target", f.target},
+                               {"components", frame["components"]},
+                               {"params", frame["params"]}};
+  if (options_.llmIntent.provider) analyzed["analyzer"] = intentProvenance_.analyzer;  // builtin runs: unchanged
+  if (const auto& u = intentProvenance_.usage) analyzed["llm"] = toJson(*u);
+  publish("intentAnalyzed", std::move(analyzed));
   publish("contextExtracted", {{"isEmpty", analysis_.context.empty},
                                {"components", analysis_.context.components.size()},
                                {"userPreferences", boost::json::array(analysis_.context.userPreferences.begin(),
@@ -115,14 +145,7 @@ void Design::start() {
                            {"criticalPath", planner::criticalPathSeconds(planned_.plan)},
                            {"tasks", toJson(planned_.plan)}};
   if (provenance_.fromModel) plan["repaired"] = provenance_.repaired;
-  if (const auto& u = provenance_.usage) {
-    boost::json::object usage{{"model", u->model},
-                              {"calls", u->calls},
-                              {"promptTokens", u->promptTokens},
-                              {"completionTokens", u->completionTokens}};
-    if (u->costUsd) usage["costUsd"] = *u->costUsd;
-    plan["llm"] = std::move(usage);
-  }
+  if (const auto& u = provenance_.usage) plan["llm"] = toJson(*u);
   publish("planGenerated", std::move(plan));
   for (const auto& [type, fields] : preludeEvents_) {
     if (type != "bottlenecksIdentified") publish(type.c_str(), fields);
@@ -134,9 +157,10 @@ void Design::start() {
   exec.simulateLatency = options_.simulateLatency;
   exec.observer = options_.observer;
   exec.modification = options_.modification;
+  if (intentProvenance_.usage) exec.llmUsage.push_back(*intentProvenance_.usage);
   if (provenance_.usage) exec.llmUsage.push_back(*provenance_.usage);
-  execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), engine_->agents(), assembler_,
-                                                     *clock_, *sink_, std::move(exec));
+  execution_ = std::make_unique<executor::Execution>(planned_.plan, std::move(input_), agentsFor(*engine_), assembler_,
+                                                     *clock_, sink_, std::move(exec));
   execution_->start();
 }
 
@@ -155,16 +179,27 @@ Result<void> Design::planWithLlm(const Engine& engine, std::string_view request,
     provenance_.repaired = r.status == llm::RepairOutcome::Status::kRepaired;
     return {};
   }
-  const Error error = r.error ? *r.error : Error(ErrorCode::kInternal, "the plan stage gave no plan");
-  // A bad answer twice is not the provider's fault, so shouldFallBack() does
-  // not apply; strict still means "no builtin plan".
-  const bool fallBack = r.providerFailed ? llm::shouldFallBack(error, stage.config.strict) : !stage.config.strict;
-  if (!fallBack) {
-    return fail(error.code, std::string("the plan stage's provider (") + kind + ") gave no usable plan" +
-                    (stage.config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") + ": " +
-                    llm::redact(error.message, {}));
+  auto fallback = fallBackOrFail(llm::Stage::kPlan, stage.config, r.error, r.providerFailed, "plan");
+  if (!fallback) return tl::unexpected(fallback.error());
+  provenance_.fallback = std::move(*fallback);
+  return {};
+}
+
+Result<void> Design::analyzeWithLlm(const Engine& engine, std::string_view request, const LlmIntentStage& stage) {
+  const auto kind = llm::providerKindName(stage.config.kind);
+  auto r = analyzeWithModel(stage, engine, analysis_, request);
+  if (r.calls > 0) {
+    intentProvenance_.usage = LlmStageUsage{llm::stageName(llm::Stage::kIntent), kind, r.model, r.calls,
+                                            r.usage.promptTokens, r.usage.completionTokens, r.costUsd};
   }
-  provenance_.fallback = llm::fallbackFields(llm::Stage::kPlan, stage.config, error);
+  if (r.frame) {
+    analysis_.frame = std::move(*r.frame);
+    intentProvenance_.analyzer = kind;
+    return {};
+  }
+  auto fallback = fallBackOrFail(llm::Stage::kIntent, stage.config, r.error, r.providerFailed, "intent");
+  if (!fallback) return tl::unexpected(fallback.error());
+  intentProvenance_.fallback = std::move(*fallback);
   return {};
 }
 

@@ -3,14 +3,17 @@
 //   intentAnalyzed, contextExtracted, planGenerated  (seq 1..3)
 //   executionStarted ... executionSummary            (from the executor)
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "agents/llm_agent.hpp"
 #include "engine/assembler.hpp"
 #include "engine/engine.hpp"
+#include "engine/llm_intent.hpp"
 #include "engine/llm_planner.hpp"
 #include "executor/executor.hpp"
 
@@ -30,6 +33,22 @@ struct DesignOptions {
   // planGenerated, unless config.strict: then prepare() fails saying why.
   // A bad request or a cancelled call always fails.
   LlmPlanStage llmPlan{};
+  // The intent stage's model. When it has a provider, the frame comes from
+  // the model (see llm_intent.hpp), after the builtin analysis; when the
+  // model gives no usable frame, the builtin one is used and an llmFallback
+  // event precedes intentAnalyzed, unless config.strict: then prepare() fails.
+  LlmIntentStage llmIntent{};
+  // The agents stage's model: when it has a provider, the content agents
+  // (llmAgents.agents) ask it for their files (see agents/llm_agent.hpp);
+  // otherwise every agent is builtin (today's behaviour).
+  agents::LlmAgentStage llmAgents{};
+};
+
+// What the intent stage's model did, for intentAnalyzed (and the summary).
+struct IntentProvenance {
+  std::string analyzer = "builtin";  // "builtin", "openai", "gemini"
+  std::optional<boost::json::object> fallback;  // llmFallback's fields
+  std::optional<LlmStageUsage> usage;           // set whenever the model was asked
 };
 
 // What the plan stage's model did, for planGenerated (and the summary).
@@ -55,6 +74,7 @@ struct ResumeState {
   std::uint64_t lastSeq = 0;
   std::map<std::string, executor::TaskResult> completed;
   executor::ModificationHistory history;
+  std::vector<LlmStageUsage> llmUsage;  // the model calls made before the run (intent and plan stages)
 };
 
 class Design {
@@ -90,7 +110,13 @@ class Design {
   const Analysis& analysis() const { return analysis_; }
   const planner::PlanOutcome& planned() const { return planned_; }
   const PlanProvenance& provenance() const { return provenance_; }
+  const IntentProvenance& intentProvenance() const { return intentProvenance_; }
   const executor::Execution& execution() const { return *execution_; }
+  // Whether a model stage fell back to builtin in this run (an llmFallback
+  // was published): its answer is then not the configured model's.
+  bool fellBack() const {
+    return provenance_.fallback.has_value() || intentProvenance_.fallback.has_value() || sink_.fellBack();
+  }
 
  private:
   Design() = default;
@@ -100,10 +126,13 @@ class Design {
   void analyseScaling(const Engine& engine, const std::optional<Canvas>& canvas);
   // The DYNAMIC plan from the stage's model, or the fallback decision.
   Result<void> planWithLlm(const Engine& engine, std::string_view request, const LlmPlanStage& stage);
+  // The frame from the intent stage's model, or the fallback decision.
+  Result<void> analyzeWithLlm(const Engine& engine, std::string_view request, const LlmIntentStage& stage);
 
   Analysis analysis_;
   planner::PlanOutcome planned_;
   PlanProvenance provenance_;
+  IntentProvenance intentProvenance_;
   std::vector<std::pair<std::string, boost::json::object>> preludeEvents_;  // after planGenerated
   DesignOptions options_;
   const Engine* engine_ = nullptr;
@@ -111,9 +140,26 @@ class Design {
   std::string cacheTier_;
   std::optional<boost::json::object> similarSolution_;
   bool resumed_ = false;
+  // Forwards every event to the caller's sink, noting llmFallback.
+  class WatchingSink final : public executor::EventSink {
+   public:
+    void publish(const Event& event) override {
+      if (event.type == "llmFallback") fellBack_ = true;
+      inner->publish(event);
+    }
+    bool fellBack() const { return fellBack_.load(); }
+    executor::EventSink* inner = nullptr;
+
+   private:
+    std::atomic<bool> fellBack_{false};
+  };
   Clock* clock_ = nullptr;
-  executor::EventSink* sink_ = nullptr;
+  WatchingSink sink_;
   DesignAssembler assembler_;
+  // The agents the execution runs: the engine's, or (agents stage on a model)
+  // these, which wrap them. Declared before execution_, which refers to them.
+  std::unique_ptr<executor::AgentRegistry> modelAgents_;
+  const executor::AgentRegistry& agentsFor(const Engine& engine);
   std::unique_ptr<executor::Execution> execution_;
 };
 

@@ -139,6 +139,7 @@ LlmPlanResult planWithModel(const LlmPlanStage& stage, const Engine& engine, con
   }
   const auto& registry = engine.agents();
   auto chat = makePlanRequest(analysis, request, stage.config.model, plannableAgents(registry));
+  stage.bound(chat);
   auto outcome = llm::completeWithRepair(
       *stage.provider, chat, [&](const boost::json::value& answer) { return modelPlanProblems(answer, registry); });
   out.status = outcome.status;
@@ -147,15 +148,8 @@ LlmPlanResult planWithModel(const LlmPlanStage& stage, const Engine& engine, con
   if (outcome.result && !outcome.result->model.empty()) out.model = outcome.result->model;
   if (stage.prices) out.costUsd = stage.prices->costUsd(out.model, out.usage);
   if (outcome.status == llm::RepairOutcome::Status::kFallback) {
-    if (outcome.error) {
-      out.error = *outcome.error;
-      out.providerFailed = true;
-    } else {
-      std::string why;
-      for (const auto& p : outcome.lastProblems) why += (why.empty() ? "" : "; ") + p;
-      out.error = Error(ErrorCode::kUnprocessable, std::string(stage.provider->name()) +
-                                                       ": the plan is still invalid after one repair: " + why);
-    }
+    out.error = llm::fallbackError(outcome, stage.provider->name(), "plan");
+    out.providerFailed = outcome.error.has_value();
     return out;
   }
   auto plan = planFromJson(outcome.result->parsed->as_object().at("tasks"), "tasks");

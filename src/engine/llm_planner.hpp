@@ -27,8 +27,20 @@ namespace ymy::engine {
 // is shared (its circuit breaker persists across designs).
 struct LlmPlanStage {
   llm::LlmProvider* provider = nullptr;  // null: the builtin planner (today's behaviour)
-  llm::ProviderConfig config{};          // kind and model for the request and events; strict
+  llm::ProviderConfig config{};          // kind and model for the request and events; strict; deadline
   const llm::PriceTable* prices = nullptr;  // null or model not listed: no cost reported
+  // The provider's clock: with it, the stage's calls for one design end by
+  // config.deadline from their start. Null: the transport's timeouts only.
+  Clock* clock = nullptr;
+  // Not owned; may be null. Cancelling it aborts the stage's calls in flight
+  // (a server shutting down).
+  const CancellationToken* cancel = nullptr;
+
+  // The request's deadline and cancellation, set from the above.
+  void bound(llm::ChatRequest& request) const {
+    if (clock) request.deadline = clock->now() + config.deadline;
+    request.cancel = cancel;
+  }
 };
 
 // The agents a model may name: the known ones the registry has.

@@ -3,9 +3,11 @@
 // run of one task (TaskContext) and what it returns (TaskResult). Agents live
 // in src/agents; tests use fakes.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -16,10 +18,12 @@
 #include <boost/json/object.hpp>
 
 #include "model/canvas.hpp"
+#include "model/cancellation.hpp"
 #include "model/error.hpp"
 #include "model/generated_file.hpp"
 #include "model/intent_frame.hpp"
 #include "model/plan.hpp"
+#include "model/summary.hpp"
 
 namespace ymy::executor {
 
@@ -37,6 +41,10 @@ struct TaskResult {
   Canvas canvasUpdate;               // nodes and edges to add or replace, by id
   std::vector<std::string> removeNodes;  // node ids to delete with their edges
   boost::json::object output;        // structured output dependents read (architecture, schema, ...)
+  // Set when a model was asked for this run (stage "agents"): its calls,
+  // tokens and cost, including calls whose answer was rejected or that ended
+  // in a fallback to the builtin agent. Unset for builtin runs.
+  std::optional<LlmStageUsage> llm;
 };
 
 // Given to an agent for one run of one task. Valid during Agent::run only.
@@ -63,6 +71,10 @@ class TaskContext {
   // seconds on the execution's clock. Returns false when the run was cancelled.
   virtual bool simulateWork(double fraction) = 0;
   virtual bool cancelled() const = 0;
+  // The token behind cancelled(), for work that can be aborted from outside
+  // (a model request in flight). Null when the context cannot be cancelled.
+  // Valid during Agent::run only.
+  virtual const CancellationToken* cancellation() const { return nullptr; }
   // Runs CPU-heavy work (rendering, parsing) on one of a fixed number of CPU
   // slots, one per core across all executions, while agents that only wait
   // (on a model, on simulated latency) are not limited.
@@ -110,6 +122,14 @@ class Agent {
     (void)context;
     return {};
   }
+  // USD a run of the context's task spends before it completes (a model
+  // request's prompt, priced): what redoing a running task wastes, for the
+  // impact analysis. Cheap, no events. nullopt for agents without a model
+  // (the executor then uses its ModificationPolicy estimate).
+  virtual std::optional<double> inFlightCostUsd(const TaskContext& context) const {
+    (void)context;
+    return std::nullopt;
+  }
 };
 
 class AgentRegistry {
@@ -121,6 +141,12 @@ class AgentRegistry {
   Agent* find(std::string_view id) const {
     auto it = agents_.find(std::string(id));
     return it == agents_.end() ? nullptr : it->second.get();
+  }
+  std::vector<std::string> ids() const {  // sorted
+    std::vector<std::string> out;
+    for (const auto& [id, agent] : agents_) out.push_back(id);
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
  private:

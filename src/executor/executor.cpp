@@ -113,6 +113,7 @@ class Execution::Context final : public TaskContext {
     return execution_.clock_.sleepFor(remaining, token_);
   }
   bool cancelled() const override { return token_.cancelled(); }
+  const CancellationToken* cancellation() const override { return &token_; }
 
   void cpuBound(const std::function<void()>& work) override {
     cpuSlots().acquire();
@@ -204,6 +205,7 @@ Execution::Execution(Plan plan, ExecutionInput input, const AgentRegistry& agent
     if (it == options_.completed.end()) continue;
     tasks_[i].status = TaskStatus::kCompleted;
     tasks_[i].result = std::make_shared<const TaskResult>(it->second);
+    if (it->second.llm) addAgentUsageLocked(*it->second.llm);  // no other thread yet
     for (auto d : tasks_[i].dependents) --tasks_[d].remaining;
   }
   history_ = options_.history;
@@ -366,6 +368,8 @@ void Execution::runTask(std::size_t index, int generation) {
 
 void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result) {
   auto& state = tasks_[index];
+  // Every run's model calls are paid for, superseded runs' included.
+  if (result && result->llm) addAgentUsageLocked(*result->llm);
   --running_;  // counts runs in flight, superseded ones included
   if (state.generation != generation || state.status != TaskStatus::kRunning) {
     // A modification superseded this run: its result is discarded, never applied.
@@ -415,6 +419,7 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
       completed["canvasUpdate"] = toJson(update);
     }
     if (!r.removeNodes.empty()) completed["removeNodes"] = boost::json::array(r.removeNodes.begin(), r.removeNodes.end());
+    if (r.llm) completed["llm"] = toJson(*r.llm);
     publishLocked("taskCompleted", std::move(completed));
     for (auto d : state.dependents) {
       if (tasks_[d].status == TaskStatus::kPending && --tasks_[d].remaining == 0) ready.push_back(d);
@@ -422,6 +427,21 @@ void Execution::finishTaskLocked(std::size_t index, int generation, Result<TaskR
   }
   dispatchLocked(std::move(ready));
   completeIfDoneLocked();
+}
+
+void Execution::addAgentUsageLocked(const LlmStageUsage& usage) {
+  if (!agentUsage_) {
+    agentUsage_ = usage;
+    agentUsage_->stage = "agents";
+    return;
+  }
+  auto& sum = *agentUsage_;
+  sum.calls += usage.calls;
+  sum.promptTokens += usage.promptTokens;
+  sum.completionTokens += usage.completionTokens;
+  // The sum is priced only while every part is.
+  sum.costUsd = sum.costUsd && usage.costUsd ? std::optional<double>(*sum.costUsd + *usage.costUsd) : std::nullopt;
+  if (sum.model != usage.model) sum.model = sum.model + "," + usage.model;
 }
 
 void Execution::notifyLocked(std::size_t index) {
@@ -518,6 +538,7 @@ void Execution::completeIfDoneLocked() {
   summary.codeGeneration = assembly_.codeGeneration;
   summary.nextSteps = assembly_.nextSteps;
   summary.llm = options_.llmUsage;
+  if (agentUsage_) summary.llm.push_back(*agentUsage_);
   for (const auto& [id, records] : history_) summary.modifications += static_cast<int>(records.size());
   if (summary.modifications > 0) {
     for (std::size_t i = 0; i < tasks_.size(); ++i) {
@@ -661,7 +682,9 @@ boost::json::object ImpactReport::toJson() const {
                              {"added", strings(added)},
                              {"removed", strings(removed)},
                              {"additionalTime", std::round(additionalTime * 10) / 10},
-                             {"costIncrease", std::round(costIncrease * 10000) / 10000}};
+                             // A model's prices are per token: keep micro-dollars.
+                             {"costIncrease", modelPriced ? std::round(costIncrease * 1e6) / 1e6
+                                                          : std::round(costIncrease * 10000) / 10000}};
 }
 
 namespace {
@@ -838,6 +861,23 @@ ImpactReport Execution::analyseLocked(std::size_t index, const std::string& prom
       done = std::clamp(std::chrono::duration<double>(now - *state.started).count() /
                             (task.estimatedTime * options_.simulateLatency),
                         0.0, 1.0);
+    }
+    // A model's run: what its last run cost is what running it again costs;
+    // a request in flight wastes (at least) its prompt.
+    if (state.status == TaskStatus::kCompleted && state.result && state.result->llm) {
+      report.costIncrease += state.result->llm->costUsd.value_or(0);
+      report.modelPriced = true;
+      continue;
+    }
+    if (state.status == TaskStatus::kRunning) {
+      if (const Agent* agent = agents_.find(task.agent)) {
+        FlowContext context(*this, i, task.prompt);
+        if (auto inFlight = agent->inFlightCostUsd(context)) {
+          report.costIncrease += *inFlight;
+          report.modelPriced = true;
+          continue;
+        }
+      }
     }
     auto rate = policy.tokensPerSecondByAgent.find(task.agent);
     const double tokensPerSecond = rate == policy.tokensPerSecondByAgent.end() ? policy.tokensPerSecond : rate->second;

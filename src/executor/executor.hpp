@@ -122,6 +122,7 @@ struct ImpactReport {
   std::vector<std::string> added, removed;  // what the new prompt adds to / removes from the task's output
   double additionalTime = 0;  // estimated seconds added to the run's finish
   double costIncrease = 0;    // USD of agent work redone
+  bool modelPriced = false;   // some of it from a model's tokens and price table (not the policy's estimate)
   std::vector<std::string> affected() const;    // IMPACT and MINOR IMPACT
   std::vector<std::string> unaffected() const;  // NO IMPACT
   boost::json::object toJson() const;  // the impactAnalysis event's fields
@@ -236,6 +237,7 @@ class Execution {
   void finishTaskLocked(std::size_t index, int generation, Result<TaskResult> result);
   void skipDependentsLocked(std::size_t index, const std::string& reason);
   void notifyLocked(std::size_t index);
+  void addAgentUsageLocked(const LlmStageUsage& usage);
   void completeIfDoneLocked();
   std::int64_t sinceStartMs(Clock::TimePoint t) const;
 
@@ -261,6 +263,9 @@ class Execution {
   std::string cancelReason_;                    // guarded by mutex_
   Clock::TimePoint startTime_{};                // guarded by mutex_
   std::map<std::string, std::vector<ModificationRecord>> history_;  // by task id; guarded by mutex_
+  // The agents' model calls, every run's (a superseded run's too, and the
+  // completed tasks a resumed execution starts with); guarded by mutex_.
+  std::optional<LlmStageUsage> agentUsage_;
   ExecutionSummary summary_;                    // written once, before finished_
   Assembly assembly_;                           // written once, before finished_
   // Workers: a pool that grows on demand (agents mostly wait, so the number of

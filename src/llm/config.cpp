@@ -100,13 +100,17 @@ void readStage(const json::Reader& r, ProviderConfig& c) {
     if (t->integer() <= 0) t->fail("must be positive");
     c.timeout = std::chrono::milliseconds(t->integer());
   }
+  if (auto d = r.find("deadlineMs")) {
+    if (d->integer() <= 0) d->fail("must be positive");
+    c.deadline = std::chrono::milliseconds(d->integer());
+  }
   if (auto a = r.find("maxAttempts")) {
     if (a->integer() < 1 || a->integer() > 10) a->fail("must be between 1 and 10");
     c.retry.maxAttempts = static_cast<int>(a->integer());
   }
   for (const auto& [key, value] : r.object()) {
     static const std::set<std::string_view> kKnown{"provider", "url", "model", "apiKeyEnv", "strict", "timeoutMs",
-                                                   "maxAttempts"};
+                                                   "deadlineMs", "maxAttempts"};
     if (!kKnown.count(key)) r.fail("unknown field \"" + std::string(key) + "\"");
     (void)value;
   }
@@ -256,6 +260,13 @@ js::object fallbackFields(Stage stage, const ProviderConfig& config, const Error
                     {"model", config.model},
                     {"failure", failureName(classify(error))},
                     {"reason", redact(error.message, "")}};
+}
+
+Error noFallbackError(Stage stage, const ProviderConfig& config, const Error& error, std::string_view what) {
+  return Error(error.code, std::string("the ") + stageName(stage) + " stage's provider (" +
+                               providerKindName(config.kind) + ") gave no usable " + std::string(what) +
+                               (config.strict ? " and strict mode (--llm-strict) forbids falling back to builtin" : "") +
+                               ": " + redact(error.message, ""));
 }
 
 EnvReader processEnv() {

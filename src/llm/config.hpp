@@ -49,6 +49,9 @@ struct ProviderConfig {
   // proxy) the key is sent when its variable is set and left out otherwise.
   bool requireKey = true;
   std::chrono::milliseconds timeout{120'000};  // per attempt
+  // Overall, for the calls a stage makes before a run starts (intent, plan:
+  // both rounds and every retry), which a client's POST waits for.
+  std::chrono::milliseconds deadline{90'000};
   RetryPolicy retry;
   CircuitBreaker::Options breaker;
 
@@ -69,7 +72,8 @@ struct LlmConfig {
 
   // {"default": {...}, "intent": {...}, "plan": {...}, "agents": {...}} where
   // each object has "provider", "url", "model", "apiKeyEnv", "strict",
-  // "timeoutMs", "maxAttempts"; a stage's fields override "default"'s.
+  // "timeoutMs", "deadlineMs", "maxAttempts"; a stage's fields override
+  // "default"'s.
   // Errors name the field path ("llm.plan.provider: ...").
   static Result<LlmConfig> fromJson(const boost::json::value& value);
 };
@@ -109,6 +113,10 @@ std::string redact(std::string_view text, std::string_view secret);
 // (see shouldFallBack): {"stage", "provider", "model", "failure", "reason"},
 // the reason being the error's message, redacted. Never the key.
 boost::json::object fallbackFields(Stage stage, const ProviderConfig& config, const Error& error);
+// The error when a stage may not fall back: "the <stage> stage's provider
+// (<kind>) gave no usable <what>[ and strict mode (--llm-strict) forbids
+// falling back to builtin]: <reason, redacted>", with the error's code.
+Error noFallbackError(Stage stage, const ProviderConfig& config, const Error& error, std::string_view what);
 
 // Reads an environment variable; tests pass their own.
 using EnvReader = std::function<std::optional<std::string>(const std::string& name)>;

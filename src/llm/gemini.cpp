@@ -219,6 +219,8 @@ Result<ChatResult> GeminiProvider::complete(const ChatRequest& request) {
     return fail(ErrorCode::kUnprocessable,
                 std::string(provider) + ": no answer (finishReason " + result.finishReason + ")");
   }
+  // A rejected answer's tokens are paid for too: the caller counts them.
+  if (request.failureDetail) request.failureDetail->usage = result.usage;
   if (request.schema) {
     auto parsed = parseAnswer(request, provider, result.text);
     if (!parsed) {

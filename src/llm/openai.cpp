@@ -180,6 +180,8 @@ Result<ChatResult> OpenAiProvider::complete(const ChatRequest& request) {
       }
     }
   }
+  // A rejected answer's tokens are paid for too: the caller counts them.
+  if (request.failureDetail) request.failureDetail->usage = result.usage;
   if (request.schema) {
     auto parsed = parseAnswer(request, provider, result.text);
     if (!parsed) {

@@ -59,6 +59,8 @@ Attempt attempt(LlmProvider& provider, const ChatRequest& request, const AnswerV
     if (r.error().code == ErrorCode::kUnprocessable) {
       a.problems = problemsOf(r.error());
       a.answerText = detail.answerText;
+      usage.promptTokens += detail.usage.promptTokens;  // a rejected answer is paid for too
+      usage.completionTokens += detail.usage.completionTokens;
     } else {
       a.error = r.error();
     }
@@ -114,6 +116,18 @@ RepairOutcome completeWithRepair(LlmProvider& provider, const ChatRequest& reque
   }
   out.lastProblems = second.problems;
   return out;
+}
+
+Error fallbackError(const RepairOutcome& outcome, std::string_view provider, std::string_view what) {
+  if (outcome.error) return *outcome.error;
+  std::string why;
+  for (const auto& p : outcome.lastProblems) why += (why.empty() ? "" : "; ") + p;
+  return Error(ErrorCode::kUnprocessable,
+               std::string(provider) + ": the " + std::string(what) + " is still invalid after one repair: " + why);
+}
+
+bool shouldFallBack(const RepairOutcome& outcome, bool strict) {
+  return outcome.error ? shouldFallBack(*outcome.error, strict) : !strict;
 }
 
 }  // namespace ymy::llm

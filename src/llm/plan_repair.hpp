@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -43,6 +44,16 @@ const char* repairStatusName(RepairOutcome::Status status);
 // error; a cancellation too, so check the token before falling back).
 RepairOutcome completeWithRepair(LlmProvider& provider, const ChatRequest& request,
                                  const AnswerValidator& validate);
+
+// Why a kFallback outcome gave no answer: the provider's error that ended it,
+// else a kUnprocessable error "<provider>: the <what> is still invalid after
+// one repair: <problems>".
+Error fallbackError(const RepairOutcome& outcome, std::string_view provider, std::string_view what);
+
+// Whether a stage falls back to builtin after a kFallback outcome: after a
+// provider error as shouldFallBack() says; after a bad answer twice (not the
+// provider's fault) unless strict.
+bool shouldFallBack(const RepairOutcome& outcome, bool strict);
 
 // The follow-up message's text for these problems (for tests and logs).
 std::string repairMessage(const std::vector<std::string>& problems);

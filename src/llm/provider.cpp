@@ -131,6 +131,8 @@ Result<ChatResult> ScriptedProvider::complete(const ChatRequest& request) {
       if (request.cancel && request.cancel->cancelled()) return cancelledError(name_);
     }
   }
+  // A rejected answer's tokens are paid for too: the caller counts them.
+  if (request.failureDetail) request.failureDetail->usage = result.usage;
   if (request.schema) {
     auto parsed = parseAnswer(request, name_, result.text);
     if (!parsed) return tl::unexpected(parsed.error());

@@ -54,12 +54,20 @@ struct Delta {
   int attempt = 1;
 };
 
+struct Usage {
+  std::int64_t promptTokens = 0;
+  std::int64_t completionTokens = 0;
+
+  bool operator==(const Usage&) const = default;
+};
+
 // Filled in by a provider when a call fails, for the decorators above it
 // (retries need the HTTP status and Retry-After; repair needs the answer).
 struct FailureDetail {
   int httpStatus = 0;                              // 0 when no HTTP answer arrived
   std::optional<Clock::Duration> retryAfter;       // from a Retry-After header
   std::string answerText;                          // the model's text, when the answer was unusable
+  Usage usage;                                     // the tokens of an unusable answer
 };
 
 struct ChatRequest {
@@ -80,13 +88,6 @@ struct ChatRequest {
   std::function<void(const Delta&)> onDelta;
   // Not owned; may be null. See FailureDetail.
   FailureDetail* failureDetail = nullptr;
-};
-
-struct Usage {
-  std::int64_t promptTokens = 0;
-  std::int64_t completionTokens = 0;
-
-  bool operator==(const Usage&) const = default;
 };
 
 struct ChatResult {

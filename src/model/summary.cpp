@@ -4,6 +4,40 @@
 
 namespace ymy {
 
+boost::json::object toJson(const LlmStageUsage& u) {
+  boost::json::object out{{"stage", u.stage},
+                          {"provider", u.provider},
+                          {"model", u.model},
+                          {"calls", u.calls},
+                          {"promptTokens", u.promptTokens},
+                          {"completionTokens", u.completionTokens}};
+  if (u.costUsd) out["costUsd"] = *u.costUsd;
+  return out;
+}
+
+std::optional<LlmStageUsage> llmStageUsageFromJson(const boost::json::value& value) {
+  const auto* o = value.if_object();
+  if (!o) return std::nullopt;
+  auto text = [&](const char* key) {
+    const auto* v = o->if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  auto number = [&](const char* key) -> std::optional<double> {
+    const auto* v = o->if_contains(key);
+    return v && v->is_number() ? std::optional<double>(v->to_number<double>()) : std::nullopt;
+  };
+  if (!number("promptTokens") || !number("completionTokens")) return std::nullopt;
+  LlmStageUsage u;
+  u.stage = text("stage");
+  u.provider = text("provider");
+  u.model = text("model");
+  u.calls = static_cast<int>(number("calls").value_or(0));
+  u.promptTokens = static_cast<std::int64_t>(*number("promptTokens"));
+  u.completionTokens = static_cast<std::int64_t>(*number("completionTokens"));
+  u.costUsd = number("costUsd");
+  return u;
+}
+
 boost::json::object toJsonFields(const ExecutionSummary& s) {
   boost::json::array next;
   for (const auto& n : s.nextSteps) next.emplace_back(n);
@@ -41,14 +75,7 @@ boost::json::object toJsonFields(const ExecutionSummary& s) {
       prompt += u.promptTokens;
       completion += u.completionTokens;
       cost = cost && u.costUsd ? std::optional<double>(*cost + *u.costUsd) : std::nullopt;
-      boost::json::object stage{{"stage", u.stage},
-                                {"provider", u.provider},
-                                {"model", u.model},
-                                {"calls", u.calls},
-                                {"promptTokens", u.promptTokens},
-                                {"completionTokens", u.completionTokens}};
-      if (u.costUsd) stage["costUsd"] = *u.costUsd;
-      stages.push_back(std::move(stage));
+      stages.push_back(toJson(u));
     }
     boost::json::object llm{{"promptTokens", prompt}, {"completionTokens", completion}, {"model", s.llm.front().model}};
     if (cost) llm["costUsd"] = *cost;

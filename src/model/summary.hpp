@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 namespace ymy {
@@ -33,9 +34,10 @@ struct TaskFailure {
   std::string error;
 };
 
-// Tokens and cost of one stage's model calls (the plan stage's, so far).
+// Tokens and cost of one stage's model calls (the plan stage's, or the
+// agents' of one task or of a whole run).
 struct LlmStageUsage {
-  std::string stage;     // "plan"
+  std::string stage;     // "plan", "agents"
   std::string provider;  // "openai", "gemini"
   std::string model;     // as the provider reported it
   int calls = 0;
@@ -43,6 +45,12 @@ struct LlmStageUsage {
   std::int64_t completionTokens = 0;
   std::optional<double> costUsd;  // unset when the model is not in the price table
 };
+
+// {"stage", "provider", "model", "calls", "promptTokens", "completionTokens",
+// "costUsd" (when priced)}: the summary's llm.stages[], taskCompleted's llm.
+boost::json::object toJson(const LlmStageUsage& usage);
+// Tolerant: nullopt when the token counts are missing; other fields default.
+std::optional<LlmStageUsage> llmStageUsageFromJson(const boost::json::value& value);
 
 struct ExecutionSummary {
   std::int64_t totalTimeMs = 0;

@@ -9,6 +9,10 @@ namespace ymy::server {
 
 namespace {
 
+// Where a task's model usage is kept in its stored output (removed again when
+// it is read back, so agents never see it).
+constexpr std::string_view kStoredUsageKey = "llmUsage";
+
 // Executor events into the bus through the run's writer: logged, then fanned
 // out; held in order while the store is away.
 class BusSink final : public executor::EventSink {
@@ -57,6 +61,8 @@ class TaskPersister final : public executor::TaskObserver {
     if (result) {
       r.result = result->summary;
       r.output = result->output;
+      // The run's model tokens, for a resumed execution's summary.
+      if (result->llm) r.output.as_object()[kStoredUsageKey] = toJson(*result->llm);
       r.files = result->files;
       r.canvasPatch = boost::json::object{
           {"upserts", toJson(result->canvasUpdate)},
@@ -80,6 +86,10 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
   executor::TaskResult result;
   result.summary = r.result;
   if (r.output.is_object()) result.output = r.output.get_object();
+  if (auto it = result.output.find(kStoredUsageKey); it != result.output.end()) {
+    result.llm = llmStageUsageFromJson(it->value());
+    result.output.erase(it);
+  }
   result.files = r.files;
   if (r.canvasPatch.is_object()) {
     const auto& patch = r.canvasPatch.get_object();
@@ -99,14 +109,17 @@ executor::TaskResult resultFromRecord(const store::TaskRecord& r) {
 
 ExecutionManager::ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
                                    executor::ModificationPolicy modification, cache::DesignCache* cache,
-                                   engine::LlmPlanStage llmPlan)
+                                   engine::LlmPlanStage llmPlan, agents::LlmAgentStage llmAgents,
+                                   engine::LlmIntentStage llmIntent)
     : engine_(engine),
       store_(store),
       bus_(bus),
       clock_(clock),
       modification_(std::move(modification)),
       cache_(cache),
-      llmPlan_(std::move(llmPlan)) {}
+      llmPlan_(std::move(llmPlan)),
+      llmAgents_(std::move(llmAgents)),
+      llmIntent_(std::move(llmIntent)) {}
 
 ExecutionManager::~ExecutionManager() { shutdown("server stopping"); }
 
@@ -170,10 +183,18 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   if (cache_ && r.useCache) {
     entry.emplace();
     entry->scope.engineVersion = engine_.version();
-    // A model's plans are not the builtin planner's: keep their answers apart.
+    // A model's plans and files are not the builtin engine's: keep their answers apart.
     if (llmPlan_.provider) {
       entry->scope.engineVersion += std::string("+plan:") + llm::providerKindName(llmPlan_.config.kind) + ":" +
                                     llmPlan_.config.model;
+    }
+    if (llmIntent_.provider) {
+      entry->scope.engineVersion += std::string("+intent:") + llm::providerKindName(llmIntent_.config.kind) + ":" +
+                                    llmIntent_.config.model;
+    }
+    if (llmAgents_.provider) {
+      entry->scope.engineVersion += std::string("+agents:") + llm::providerKindName(llmAgents_.config.kind) + ":" +
+                                    llmAgents_.config.model;
     }
     entry->scope.tenant = r.tenant;
     // The context the answer depends on: the canvas, and the stack asked for.
@@ -193,7 +214,11 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   auto running = newRunning(options.executionId, r.tenant, r.projectId, std::nullopt);
   options.observer = running->persister.get();
   options.modification = modification_;
+  options.llmIntent = llmIntent_;
+  options.llmIntent.cancel = &stoppingToken_;
   options.llmPlan = llmPlan_;
+  options.llmPlan.cancel = &stoppingToken_;
+  options.llmAgents = llmAgents_;
   auto design = engine::Design::prepare(engine_, r.request, canvas, r.stack, options, clock_, *running->sink);
   if (!design) return tl::unexpected(design.error());
   running->design = std::move(*design);
@@ -471,6 +496,15 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
   for (const auto& t : *tasks) {
     if (t.status == "completed") state.completed[t.taskId] = resultFromRecord(t);
   }
+  // The intent and plan stages' calls, as their events reported them (among the first events).
+  if (auto first = store_.eventsAfter(record.id, 0, 16)) {
+    for (const auto& e : *first) {
+      if (e.type != "intentAnalyzed" && e.type != "planGenerated") continue;
+      if (const auto* llm = e.fields.if_contains("llm")) {
+        if (auto usage = llmStageUsageFromJson(*llm)) state.llmUsage.push_back(std::move(*usage));
+      }
+    }
+  }
   auto running = newRunning(record.id, record.ownerId, record.projectId, std::move(fence));
   if (lease) running->leaseExpiresAt = lease->expiresAt;
   engine::DesignOptions options;
@@ -479,6 +513,7 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
   options.parallel = static_cast<std::size_t>(parallel);
   options.observer = running->persister.get();
   options.modification = modification_;
+  options.llmAgents = llmAgents_;
   running->design = engine::Design::resume(engine_, std::move(state), options, clock_, *running->sink);
   launch(record.id, std::move(running));
   return true;
@@ -541,9 +576,10 @@ void ExecutionManager::finish(const std::string& id) {
     (void)store_.releaseLease(id, *fence);
   }
   // Stored for the next asker only as it was asked: not after a step was
-  // changed, and only once its record is final.
+  // changed, nor when a model stage fell back (the answer is not the one
+  // its key names), and only once its record is final.
   if (cache_ && running->cacheEntry && status == store::ExecutionStatus::kCompleted && ex.modifications().empty() &&
-      writer.pending() == 0) {
+      !running->design->fellBack() && writer.pending() == 0) {
     const auto& e = *running->cacheEntry;
     cache_->remember(e.keys, e.canonical, e.scope, cache::CachedAnswer{id, clock_.epochMillis()});
   }
@@ -851,6 +887,7 @@ ExecutionManager::ClusterStats ExecutionManager::clusterStats() {
 }
 
 void ExecutionManager::shutdown(const std::string& reason) {
+  stopping_.cancel(reason);
   {
     std::lock_guard lock(mutex_);
     shuttingDown_ = true;

@@ -93,11 +93,14 @@ class ExecutionManager {
  public:
   // `cache` may be null (no caching); it must outlive the manager. `llmPlan`:
   // the plan stage's model for every design (see engine::DesignOptions);
-  // its provider must outlive the manager. Cached answers are keyed apart
-  // per planner (kind and model).
+  // its provider must outlive the manager. `llmAgents`, `llmIntent`: the
+  // agents and intent stages' models, likewise. Cached answers are keyed apart per model stage (kind
+  // and model), and a run in which a model stage fell back to builtin is
+  // not cached.
   ExecutionManager(const engine::Engine& engine, store::Store& store, bus::EventBus& bus, Clock& clock,
                    executor::ModificationPolicy modification = {}, cache::DesignCache* cache = nullptr,
-                   engine::LlmPlanStage llmPlan = {});
+                   engine::LlmPlanStage llmPlan = {}, agents::LlmAgentStage llmAgents = {},
+                   engine::LlmIntentStage llmIntent = {});
   ~ExecutionManager();  // cancels and joins every running execution
 
   // kInvalidArgument for a bad request (empty, too long, ...), kNotFound for an
@@ -135,7 +138,8 @@ class ExecutionManager {
 
   // Shutdown: suspends everything still running (interrupted tasks go back to
   // pending, completed ones stay stored) and waits for it to settle; the next
-  // resumeUnfinished() continues them.
+  // resumeUnfinished() continues them. Model calls of a design being prepared
+  // (intent, plan) are cancelled: its start() fails.
   void shutdown(const std::string& reason);
   std::map<std::string, std::size_t> countsByStatus();
 
@@ -205,6 +209,12 @@ class ExecutionManager {
   const executor::ModificationPolicy modification_;
   cache::DesignCache* const cache_;
   const engine::LlmPlanStage llmPlan_;
+  const agents::LlmAgentStage llmAgents_;
+  const engine::LlmIntentStage llmIntent_;
+  // Cancelled by shutdown(): aborts the intent and plan stages' model calls
+  // of designs still being prepared.
+  CancellationSource stopping_;
+  const CancellationToken stoppingToken_ = stopping_.token();
   std::mutex mutex_;
   std::condition_variable settled_;                           // an execution finished
   std::map<std::string, std::unique_ptr<Running>> running_;  // guarded by mutex_

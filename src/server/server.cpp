@@ -402,7 +402,7 @@ class Server::Impl final : public ws::Handler {
               policy.cooldown = options_.modificationCooldown;
               return policy;
             }(),
-            services.cache, services.llmPlan) {
+            services.cache, services.llmPlan, services.llmAgents, services.llmIntent) {
     const ws::Options wsOptions{options_.maxWebSocketMessageBytes, options_.streamQueueLimit, options_.heartbeat,
                                 options_.idleTimeout};
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "engine/engine.hpp"
+#include "agents/llm_agent.hpp"
+#include "engine/llm_intent.hpp"
 #include "engine/llm_planner.hpp"
 #include "model/clock.hpp"
 #include "model/error.hpp"
@@ -66,6 +68,8 @@ struct ServerServices {
   // (bus/relay.hpp, e.g. bus::makeRedisRelay). null: the in-process bus.
   // Must outlive the server.
   bus::Relay* relay = nullptr;
+  agents::LlmAgentStage llmAgents{};       // no provider: builtin agents; must outlive the server
+  engine::LlmIntentStage llmIntent{};      // no provider: the builtin analyzer; must outlive the server
 };
 
 class Server {

@@ -2,6 +2,9 @@
 // Shared by the agents' tests: a sink that records events, and a context for
 // calling one agent directly.
 
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -13,10 +16,20 @@ namespace ymy::test {
 class RecordingSink final : public executor::EventSink {
  public:
   void publish(const Event& e) override {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
+    {
+      std::lock_guard lock(mutex);
+      events.push_back(e);
+    }
+    changed.notify_all();
+  }
+  // Blocks until `done(events)` holds (true) or `timeout` passes (false).
+  bool waitFor(const std::function<bool(const std::vector<Event>&)>& done,
+               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, timeout, [&] { return done(events); });
   }
   std::mutex mutex;
+  std::condition_variable changed;
   std::vector<Event> events;
 };
 

@@ -137,9 +137,10 @@ TEST(Cli, DesignJsonIsExactlyTheEventStream) {
   EXPECT_EQ(last, "executionSummary");
 }
 
-// --llm openai against the local fake server: the model's plan is used, the
-// summary reports its tokens and cost, and the key (from the environment)
-// is sent but never printed.
+// --llm openai against the local fake server: the model analyses the
+// request, its plan is used, its architecture and code tasks take their files
+// from the model, the summary reports the tokens and cost of every stage, and the key (from the
+// environment) is sent but never printed.
 TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
   llm::testing::FakeHttpServer server;
   auto task = [](const std::string& id, const std::string& agent, const std::string& deps) {
@@ -153,7 +154,30 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
       {"choices", boost::json::array{boost::json::object{
                       {"index", 0}, {"message", {{"role", "assistant"}, {"content", plan}}}, {"finish_reason", "stop"}}}},
       {"usage", {{"prompt_tokens", 1000}, {"completion_tokens", 2000}}}};
+  // First the intent stage (the spec's prompt), then the plan.
+  const std::string intent =
+      R"({"intent":"BUILD_FROM_SCRATCH","complexity":0.9,"target":"e-commerce-platform",)"
+      R"("components":["auth","catalog","cart","payment"],)"
+      R"("params":{"rps":0,"latencyMs":0,"users":0,"connections":0,"availability":0}})";
+  boost::json::object intentAnswer{
+      {"model", "gpt-4o-mini"},
+      {"choices", boost::json::array{boost::json::object{
+                      {"index", 0}, {"message", {{"role", "assistant"}, {"content", intent}}}, {"finish_reason", "stop"}}}},
+      {"usage", {{"prompt_tokens", 200}, {"completion_tokens", 40}}}};
+  server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(intentAnswer)));
   server.enqueue(llm::testing::ScriptedResponse::json(200, boost::json::serialize(answer)));
+  // Then m1 (arch-001) and m2 (code-001) ask for their files, one after the other, streamed.
+  for (const char* id : {"m1", "m2"}) {
+    const std::string files = boost::json::serialize(boost::json::object{
+        {"summary", std::string("Model wrote ") + id},
+        {"files", boost::json::array{boost::json::object{{"path", std::string(id) + "/README.md"},
+                                                         {"content", std::string("# ") + id + "\n"}}}}});
+    boost::json::object delta{{"model", "gpt-4o-mini"},
+                              {"choices", boost::json::array{boost::json::object{
+                                              {"index", 0}, {"delta", {{"content", files}}}, {"finish_reason", "stop"}}}},
+                              {"usage", {{"prompt_tokens", 300}, {"completion_tokens", 100}}}};
+    server.enqueue(llm::testing::ScriptedResponse::sse("data: " + boost::json::serialize(delta) + "\n\ndata: [DONE]\n\n"));
+  }
   const char* key = "sk-cli-test-KEY-123456789";
   ::setenv("OPENAI_API_KEY", key, 1);
   auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and payment processing",
@@ -165,27 +189,93 @@ TEST(Cli, DesignWithAnOpenAiCompatibleModel) {
       << r.out;
   EXPECT_NE(r.out.find("plan: 2 tasks, DYNAMIC route (llm-dag), critical path 40 s, by openai\n"), std::string::npos)
       << r.out;
+  // 200 x 0.15 + 40 x 0.60 USD per million tokens.
+  EXPECT_NE(r.out.find("llm intent: 200 prompt + 40 completion tokens, $0.000054 (gpt-4o-mini)"), std::string::npos)
+      << r.out;
+  // 2 x (300 x 0.15 + 100 x 0.60) USD per million tokens.
+  EXPECT_NE(r.out.find("llm agents: 600 prompt + 200 completion tokens, $0.000210 (gpt-4o-mini)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("m2 completed"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(key), std::string::npos);
   EXPECT_EQ(r.err.find(key), std::string::npos);
-  ASSERT_EQ(server.requests().size(), 1u);
-  EXPECT_EQ(server.requests()[0].headers.at("authorization"), std::string("Bearer ") + key);
+  ASSERT_EQ(server.requests().size(), 4u);
+  EXPECT_NE(server.requests()[0].body.find("Analyze this request and classify intent"), std::string::npos);
+  for (const auto& request : server.requests()) {
+    EXPECT_EQ(request.headers.at("authorization"), std::string("Bearer ") + key);
+  }
+  EXPECT_NE(server.requests()[3].body.find("Task m2: Model m2"), std::string::npos);
 
   auto both = run({"design", "build a shop", "--llm", "openai", "--llm-config", "x.json"});
   EXPECT_EQ(both.code, 2);
   EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
 }
 
+// --llm gemini end to end against the local fake server: the intent, the
+// plan and the architecture task's files (streamed) come from Gemini's API,
+// the key goes in x-goog-api-key and is never printed, and the tokens of
+// every stage are priced from the table.
+TEST(Cli, DesignWithGemini) {
+  llm::testing::FakeHttpServer server;
+  auto answer = [](const std::string& text, int prompt, int completion) {
+    return boost::json::serialize(boost::json::object{
+        {"candidates", boost::json::array{boost::json::object{
+                           {"content", {{"parts", boost::json::array{boost::json::object{{"text", text}}}}, {"role", "model"}}},
+                           {"finishReason", "STOP"}}}},
+        {"usageMetadata", {{"promptTokenCount", prompt}, {"candidatesTokenCount", completion}}},
+        {"modelVersion", "gemini-2.5-flash"}});
+  };
+  const std::string intent =
+      R"({"intent":"BUILD_FROM_SCRATCH","complexity":0.9,"target":"e-commerce-platform",)"
+      R"("components":["auth","catalog"],"params":{"rps":0,"latencyMs":0,"users":0,"connections":0,"availability":0}})";
+  const std::string plan =
+      R"({"tasks":[{"id":"g1","name":"Gemini architecture","description":"d","type":"ARCHITECTURE",)"
+      R"("dependencies":[],"estimatedTime":20,"isolation":"INDEPENDENT","agent":"arch-001",)"
+      R"("prompt":"Design the shop","canRunInParallel":true}]})";
+  const std::string files =
+      R"({"summary":"Gemini designed 2 services","files":[{"path":"docs/architecture.md","content":"# Shop\n"}]})";
+  server.enqueue(llm::testing::ScriptedResponse::json(200, answer(intent, 100, 20)));
+  server.enqueue(llm::testing::ScriptedResponse::json(200, answer(plan, 1000, 200)));
+  // Streamed in two events; the usage comes with the last.
+  const std::string half = files.substr(0, files.size() / 2);
+  server.enqueue(llm::testing::ScriptedResponse::sse("data: " + answer(half, 0, 0) + "\n\ndata: " +
+                                                     answer(files.substr(half.size()), 500, 100) + "\n\n"));
+  const char* key = "gm-cli-test-KEY-987654321";
+  ::setenv("GEMINI_API_KEY", key, 1);
+  auto r = run({"design", "Build a complete e-commerce platform with user auth and product catalog", "--llm", "gemini",
+                "--llm-url", server.url(), "--llm-model", "gemini-2.5-flash"});
+  ::unsetenv("GEMINI_API_KEY");
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  // 0.30 and 2.50 USD per million tokens.
+  EXPECT_NE(r.out.find("llm intent: 100 prompt + 20 completion tokens, $0.000080 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("llm plan: 1000 prompt + 200 completion tokens, $0.000800 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("llm agents: 500 prompt + 100 completion tokens, $0.000400 (gemini-2.5-flash)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("by gemini"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(key), std::string::npos);
+  EXPECT_EQ(r.err.find(key), std::string::npos);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].target, "/v1beta/models/gemini-2.5-flash:generateContent");
+  EXPECT_EQ(requests[1].target, "/v1beta/models/gemini-2.5-flash:generateContent");
+  EXPECT_EQ(requests[2].target, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+  for (const auto& request : requests) {
+    EXPECT_EQ(request.headers.at("x-goog-api-key"), key);
+    EXPECT_EQ(request.target.find(key), std::string::npos);
+  }
+  EXPECT_NE(requests[2].body.find("Task g1: Gemini architecture"), std::string::npos);
+}
+
 TEST(Cli, DesignWithAStrictModelThatIsDownFails) {
   TempDir dir;
   auto config = dir.write("llm.json", R"({"default": {"provider": "openai", "url": "http://127.0.0.1:9",
                                           "model": "gpt-4o-mini", "maxAttempts": 1},
-                                          "plan": {"strict": true}})");
+                                          "intent": {"provider": "builtin"}, "plan": {"strict": true}})");
   auto r = run({"design", "Build a complete e-commerce platform with user auth, product catalog, shopping cart, and "
                 "payment processing", "--llm-config", config});
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.err.find("the plan stage's provider (openai) gave no usable plan and strict mode"), std::string::npos)
-      << r.err;
-  EXPECT_NE(r.err.find("only the plan stage uses the model so far; intent and agents run builtin"), std::string::npos)
       << r.err;
 }
 
@@ -349,8 +439,13 @@ TEST(Cli, ServeTakesTheModelForPlans) {
   EXPECT_NE(gemini.out.find("Plans come from gemini (gemini-2.5-flash, http://127.0.0.1:9); no builtin fallback"),
             std::string::npos)
       << gemini.out;
+  EXPECT_NE(gemini.out.find("Files of the architecture, schema and code tasks come from gemini (gemini-2.5-flash, "
+                            "http://127.0.0.1:9); no builtin fallback (strict)."),
+            std::string::npos)
+      << gemini.out;
   auto builtin = run({"serve", "--port", "0", "--memory"});
   EXPECT_EQ(builtin.out.find("Plans come from"), std::string::npos) << builtin.out;
+  EXPECT_EQ(builtin.out.find("come from"), std::string::npos) << builtin.out;
   auto noModel = run({"serve", "--port", "0", "--memory", "--llm", "openai", "--llm-url", "http://127.0.0.1:9"});
   EXPECT_EQ(noModel.code, 2);
   EXPECT_NE(noModel.err.find("model"), std::string::npos) << noModel.err;

@@ -686,5 +686,72 @@ TEST_F(ExecutorTest, PropertyRandomModificationsKeepTheRunConsistent) {
   std::printf("%d modifications applied, %d runs superseded and re-run\n", applied, rerunsSeen);
 }
 
+
+// An agent backed by a model: each run reports 1000 prompt and 200
+// completion tokens costing 0.002 USD; a run in flight would waste 0.0005.
+class ModelAgent final : public Agent {
+ public:
+  std::string_view id() const override { return "model"; }
+  Result<TaskResult> run(TaskContext& ctx) override {
+    if (!ctx.simulateWork(1.0)) return fail(ErrorCode::kInternal, "cancelled");
+    TaskResult r;
+    r.summary = "model wrote " + ctx.task().id;
+    r.llm = LlmStageUsage{"agents", "openai", "gpt-test", 1, 1000, 200, 0.002};
+    return r;
+  }
+  std::optional<double> inFlightCostUsd(const TaskContext&) const override { return 0.0005; }
+};
+
+TEST_F(ExecutorTest, ModelTokensArePerTaskSummedInTheSummaryAndPriceTheImpact) {
+  registry.add(std::make_unique<ModelAgent>());
+  ExecutorOptions options;
+  options.modification.cooldown = 0ms;
+  options.llmUsage.push_back(LlmStageUsage{"plan", "openai", "gpt-test", 1, 500, 100, 0.001});
+  auto ex = make(Plan{{task("a", {}, 10, "model"), task("b", {"a"}, 10, "model"), task("c", {"b"}, 10, "model")}},
+                 options);
+  ex->start();
+  advanceUntil(clock, *ex, [&] { return byId(*ex)["b"].status == TaskStatus::kRunning; });
+  // Redoing a costs what its run cost; b's request in flight is wasted; c has not started.
+  auto report = ex->previewModification("a", "do a differently");
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->affected(), (std::vector<std::string>{"b", "c"}));
+  EXPECT_DOUBLE_EQ(report->costIncrease, 0.002 + 0.0005);
+  EXPECT_TRUE(report->modelPriced);
+  EXPECT_DOUBLE_EQ(report->toJson().at("costIncrease").as_double(), 0.0025);
+  drive(*ex);
+
+  const auto events = sink.events();
+  int priced = 0;
+  for (const auto& e : events) {
+    if (e.type != "taskCompleted") continue;
+    const auto& llm = e.fields.at("llm").as_object();
+    EXPECT_EQ(llm.at("promptTokens"), 1000);
+    EXPECT_EQ(llm.at("completionTokens"), 200);
+    EXPECT_EQ(llm.at("model"), "gpt-test");
+    EXPECT_DOUBLE_EQ(llm.at("costUsd").as_double(), 0.002);
+    ++priced;
+  }
+  EXPECT_EQ(priced, 3);
+  const auto& summary = ex->summary();
+  ASSERT_EQ(summary.llm.size(), 2u);
+  EXPECT_EQ(summary.llm[0].stage, "plan");
+  EXPECT_EQ(summary.llm[1].stage, "agents");
+  EXPECT_EQ(summary.llm[1].calls, 3);
+  EXPECT_EQ(summary.llm[1].promptTokens, 3000);
+  EXPECT_EQ(summary.llm[1].completionTokens, 600);
+  EXPECT_DOUBLE_EQ(*summary.llm[1].costUsd, 0.006);
+  const auto json = toJsonFields(summary);
+  EXPECT_EQ(json.at("llm").at("promptTokens"), 3500);
+  EXPECT_DOUBLE_EQ(json.at("llm").at("costUsd").as_double(), 0.007);
+}
+
+TEST_F(ExecutorTest, ABuiltinRunHasNoTokensAnywhere) {
+  auto ex = make(Plan{{task("a", {}, 10), task("b", {"a"}, 10)}});
+  ex->start();
+  drive(*ex);
+  for (const auto& e : sink.events()) EXPECT_FALSE(e.fields.contains("llm")) << e.type;
+  EXPECT_TRUE(ex->summary().llm.empty());
+}
+
 }  // namespace
 }  // namespace ymy::executor

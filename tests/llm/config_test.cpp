@@ -184,3 +184,29 @@ TEST(Prices, LoadsTheShippedTableAndPricesUsage) {
 
 }  // namespace
 }  // namespace ymy::llm
+
+namespace ymy::llm {
+namespace {
+
+// The README's example: a cheap model classifies, a strong one plans,
+// another provider writes the files; every stage has the default deadline
+// the file sets.
+TEST(LlmConfigReadme, PerStageProvidersAndModels) {
+  auto config = LlmConfig::fromJson(boost::json::parse(
+      R"({"default": {"provider": "openai", "model": "gpt-4o", "deadlineMs": 90000},
+          "intent":  {"model": "gpt-4o-mini"},
+          "agents":  {"provider": "gemini", "model": "gemini-2.5-flash"}})"));
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->intent.kind, ProviderKind::kOpenAi);
+  EXPECT_EQ(config->intent.model, "gpt-4o-mini");
+  EXPECT_EQ(config->plan.model, "gpt-4o");
+  EXPECT_EQ(config->agents.kind, ProviderKind::kGemini);
+  EXPECT_EQ(config->agents.effectiveKeyEnv(), "GEMINI_API_KEY");
+  EXPECT_EQ(config->plan.deadline, std::chrono::milliseconds(90'000));
+  auto bad = LlmConfig::fromJson(boost::json::parse(R"({"plan": {"deadlineMs": 0}})"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("llm.plan.deadlineMs"), std::string::npos) << bad.error().message;
+}
+
+}  // namespace
+}  // namespace ymy::llm

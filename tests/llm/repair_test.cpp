@@ -121,6 +121,38 @@ TEST(Repair, InvalidJsonTwiceFallsBack) {
   EXPECT_EQ(second.messages[3].content.rfind("Your previous answer cannot be used.", 0), 0u);
 }
 
+TEST(Repair, ARejectedAnswersTokensAreCounted) {
+  // Not JSON, then not the schema: both answers were paid for.
+  ScriptedProvider p("openai");
+  p.pushText("Sure! {\"tasks\": [", {100, 20});
+  p.pushText("{\"tasks\": [{\"id\": \"t1\"}]}", {130, 25});
+  auto outcome = completeWithRepair(p, testing::planRequest(), validatePlan);
+  EXPECT_EQ(outcome.status, RepairOutcome::Status::kFallback);
+  EXPECT_EQ(outcome.usage, (Usage{230, 45}));
+}
+
+// The same through the OpenAI-compatible provider: the first answer misses
+// the schema, its usage still counts.
+TEST(Repair, ARejectedAnswersTokensAreCountedOverHttp) {
+  testing::FakeHttpServer server;
+  CurlTransport transport;
+  ManualClock clock;
+  OpenAiProvider provider(OpenAiOptions{server.url(), testing::kTestKey, 5000ms, "openai"}, transport, clock);
+  auto answer = [](const std::string& content, int prompt) {
+    return js::serialize(js::object{
+        {"model", "gpt-4o-mini"},
+        {"choices", js::array{js::object{{"index", 0},
+                                         {"message", {{"role", "assistant"}, {"content", content}}},
+                                         {"finish_reason", "stop"}}}},
+        {"usage", {{"prompt_tokens", prompt}, {"completion_tokens", 7}}}});
+  };
+  server.enqueue(ScriptedResponse::json(200, answer("{\"tasks\": [{\"id\": \"t1\"}]}", 400)));
+  server.enqueue(ScriptedResponse::json(200, answer(contentOf("openai/response_plan.json"), 500)));
+  auto outcome = completeWithRepair(provider, testing::planRequest(), validatePlan);
+  EXPECT_EQ(outcome.status, RepairOutcome::Status::kRepaired);
+  EXPECT_EQ(outcome.usage, (Usage{900, 14}));
+}
+
 TEST(Repair, AnUnavailableProviderEndsItAtOnceAndFallsBack) {
   ScriptedProvider p("openai");
   p.pushError(ErrorCode::kIo, "openai unavailable: 4 attempts failed");
