@@ -36,14 +36,19 @@ async function throughput() {
     const cluster = Cluster.up(n);
     try {
       let next = 0, completed = 0, failed = 0;
+      const reasons = new Map();
+      const note = (why) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
       const worker = async (deadline, count) => {
         while (Date.now() < deadline) {
           const request = REQUESTS[next++ % REQUESTS.length];
           try {
             const id = await cluster.design(cluster.lb, request, { cache: false });
             const events = await cluster.follow('poll', cluster.lb, id).done;
-            if (count) { if (events.at(-1).success) completed++; else failed++; }
-          } catch { if (count) failed++; }
+            if (count) {
+              if (events.at(-1).success) completed++;
+              else { failed++; note(`${request}: ${JSON.stringify(events.at(-1)).slice(0, 200)}`); }
+            }
+          } catch (e) { if (count) { failed++; note(e.message.slice(0, 200)); } }
         }
       };
       await Promise.all(Array.from({ length: concurrency }, () => worker(Date.now() + 3000, false)));  // warm up
@@ -52,6 +57,7 @@ async function throughput() {
       const elapsed = (Date.now() - start) / 1000;
       console.log(`instances=${n} concurrency=${concurrency} completed=${completed} failed=${failed} ` +
                   `seconds=${elapsed.toFixed(1)} executions_per_second=${(completed / elapsed).toFixed(1)}`);
+      for (const [why, n] of reasons) console.log(`  failed ${n}x: ${why}`);
     } finally {
       cluster.down();
     }

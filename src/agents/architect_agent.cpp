@@ -139,7 +139,12 @@ class ArchitectAgent final : public executor::Agent {
       arch.services.push_back(std::move(p));
     }
     const bool hasAuth = requested.count("auth") > 0;
+    std::set<std::string> tables;  // each table belongs to one service
+    for (const auto& s : arch.services) tables.insert(s.tables.begin(), s.tables.end());
     for (const auto& f : wanted.features) {
+      // A feature whose table a named service already keeps ("drivers" with
+      // dispatch's drivers table) is part of that service.
+      if (tables.count(codegen::tableNameFor(f))) continue;
       ServicePlan p;
       p.id = detail::slug(f);
       p.name = detail::titleCase(f) + " Service";
@@ -148,7 +153,9 @@ class ArchitectAgent final : public executor::Agent {
       p.port = port++;
       p.tables = {codegen::tableNameFor(f)};
       if (hasAuth) p.calls.push_back(env_.catalog.find("auth")->nodeId);
-      if (!arch.findById(p.id)) arch.services.push_back(std::move(p));
+      if (arch.findById(p.id)) continue;
+      tables.insert(p.tables.begin(), p.tables.end());
+      arch.services.push_back(std::move(p));
     }
     if (arch.services.empty()) {
       ServicePlan p;

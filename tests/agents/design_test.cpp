@@ -164,6 +164,8 @@ TEST_F(DesignTest, VariedRequestsProduceValidArtifacts) {
            {"design a blog platform with comments, newsletters and author profiles, in node", nullptr},
            {"I need a food delivery app with loyalty points and wishlists for 2 million users", nullptr},
            {"Build a pet adoption site with shelters and adoption applications", nullptr},
+           // "drivers" is a feature and also dispatch's table: one service owns it.
+           {"Build a ride sharing backend with drivers, riders, trip matching and payments", nullptr},
            {"Fix the auth service in my design and make it scalable to 5000 RPS", &canvas},
            {"add a recommendation engine to my design", &canvas},
            {"remove the payment service", &canvas},
