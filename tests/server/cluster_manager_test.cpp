@@ -206,12 +206,7 @@ TEST_F(ClusterManagerTest, ARunKeepsItsWritesWhileTheStoreIsAwayAndLandsThemInOr
   FlakyStore flaky(*memory_);
   bus::EventBus bus(flaky);
   ExecutionManager manager(*engine_, flaky, bus, clock_);
-  DesignRequest r;
-  r.request = kRequest;
-  r.simulateLatency = 1;
-  auto started = manager.start(r);
-  ASSERT_TRUE(started) << started.error().message;
-  const auto id = started->executionId;
+  const auto id = startSlow(manager);
   stepUntil([&] { return completedTasks(id).size() >= 1; });
 
   flaky.down = true;
@@ -237,12 +232,7 @@ TEST_F(ClusterManagerTest, AFinishedRunWhoseFinalWritesWaitForTheStoreLandsThemL
   FlakyStore flaky(*memory_);
   bus::EventBus bus(flaky);
   ExecutionManager manager(*engine_, flaky, bus, clock_);
-  DesignRequest r;
-  r.request = kRequest;
-  r.simulateLatency = 1;
-  auto started = manager.start(r);
-  ASSERT_TRUE(started);
-  const auto id = started->executionId;
+  const auto id = startSlow(manager);
   stepUntil([&] { return completedTasks(id).size() >= 1; });
   flaky.down = true;
   stepUntil([&] { return manager.waitUntilSettled(id, 0ms); });  // finished while the store was away
