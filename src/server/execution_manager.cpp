@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "model/json_io.hpp"
 
@@ -796,60 +797,68 @@ std::size_t ExecutionManager::takeOverOrphans() {
 MaintenanceReport ExecutionManager::maintain() {
   std::lock_guard serial(maintenanceMutex_);
   MaintenanceReport report;
-  std::vector<std::pair<std::string, std::shared_ptr<ExecutionWriter>>> live, draining;
+  struct Held {
+    std::string id;
+    std::shared_ptr<ExecutionWriter> writer;
+    bool draining = false;  // finished here, its last writes waiting for the store
+  };
+  std::vector<Held> held;
   {
     std::lock_guard lock(mutex_);
-    for (auto& [id, r] : running_) live.emplace_back(id, r->writer);
-    for (auto& [id, r] : draining_) draining.emplace_back(id, r->writer);
+    for (auto& [id, r] : running_) held.push_back({id, r->writer, false});
+    for (auto& [id, r] : draining_) held.push_back({id, r->writer, true});
   }
-  std::vector<std::string> lost;
-  for (auto& [id, writer] : live) {
-    writer->flush();
+  auto find = [&](const Held& h) -> Running* {  // with mutex_ held
+    auto& map = h.draining ? draining_ : running_;
+    auto it = map.find(h.id);
+    return it == map.end() ? nullptr : it->second.get();
+  };
+  std::vector<const Held*> lost, drained;
+  for (const auto& h : held) {
+    const bool flushed = h.writer->flush();
     if (cluster_) {
-      if (auto fence = writer->fence(); fence && !writer->fenced()) {
+      if (auto fence = h.writer->fence(); fence && !h.writer->fenced()) {
         const auto now = clock_.epochMillis();
-        auto renewed = store_.renewLease(id, *fence, now, cluster_->leaseTtl.count());
+        auto renewed = store_.renewLease(h.id, *fence, now, cluster_->leaseTtl.count());
+        std::lock_guard lock(mutex_);
+        Running* r = find(h);
         if (renewed) {
           ++report.renewed;
-          std::lock_guard lock(mutex_);
-          if (auto it = running_.find(id); it != running_.end()) it->second->leaseExpiresAt = renewed->expiresAt;
+          if (r) r->leaseExpiresAt = renewed->expiresAt;
         } else if (renewed.error().code == ErrorCode::kConflict) {
-          lost.push_back(id);
-        } else {
+          lost.push_back(&h);
+        } else if (r && now >= r->leaseExpiresAt - cluster_->leaseTtl.count() / 4) {
           // The store is away. Once the lease expires another instance may
           // take the run over when the store is back: stop it here a quarter
           // of a lease before that, so a task never runs on two instances at once.
-          const auto margin = cluster_->leaseTtl.count() / 4;
-          std::lock_guard lock(mutex_);
-          if (auto it = running_.find(id); it != running_.end() && now >= it->second->leaseExpiresAt - margin) {
-            lost.push_back(id);
-          }
+          lost.push_back(&h);
         }
       }
     }
-    if (writer->fenced()) lost.push_back(id);
-    report.pendingWrites += writer->pending();
-  }
-  std::vector<std::string> drained;
-  for (auto& [id, writer] : draining) {
-    if (writer->flush()) {
-      drained.push_back(id);
-      if (auto fence = writer->fence(); fence && !writer->fenced()) (void)store_.releaseLease(id, *fence);
-    } else {
-      report.pendingWrites += writer->pending();
+    if (h.writer->fenced()) lost.push_back(&h);
+    if (h.draining && flushed) {
+      drained.push_back(&h);
+      if (auto fence = h.writer->fence(); fence && !h.writer->fenced()) (void)store_.releaseLease(h.id, *fence);
     }
+    report.pendingWrites += h.writer->pending();
   }
   {
     std::lock_guard lock(mutex_);
-    for (const auto& id : drained) draining_.erase(id);  // only maintain() removes from draining_
-    std::sort(lost.begin(), lost.end());
-    lost.erase(std::unique(lost.begin(), lost.end()), lost.end());
-    for (const auto& id : lost) {
-      if (auto it = running_.find(id); it != running_.end()) {
+    // Only maintain() removes from draining_: what finished draining, and
+    // what another instance took over meanwhile (its writes are void).
+    for (const auto* h : drained) draining_.erase(h->id);
+    std::set<std::string> stopped;
+    for (const auto* h : lost) {
+      if (!stopped.insert(h->id).second) continue;
+      if (h->draining) {
+        draining_.erase(h->id);
+      } else if (auto it = running_.find(h->id); it != running_.end()) {
         it->second->design->suspend("this instance no longer holds the execution's lease");
-        ++report.lost;
-        ++lost_;
+      } else {
+        continue;
       }
+      ++report.lost;
+      ++lost_;
     }
   }
   if (cluster_) report.tookOver = takeOverOrphans();

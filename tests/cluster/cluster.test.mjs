@@ -69,6 +69,20 @@ test('Example 3: a step modified through an instance that does not run it', asyn
   assert.ok(JSON.stringify(s.modifications).includes('recommendation'), 'the modification is part of the record');
 });
 
+test('a run cancelled through an instance that does not run it', async () => {
+  const id = await cluster.design(cluster.lb, 'Build a chat application with channels, direct messages and presence',
+                                  { simulateLatency: 0.1, cache: false });
+  const followers = followEverywhere(id);
+  await until('a started task', () => followers[0].events.some((e) => e.type === 'taskStarted'));
+  const owner = (await cluster.state(cluster.lb, id)).instance.id;
+  const other = cluster.instances.find((u) => u !== cluster.urlOf(owner));
+  const r = await cluster.request(other, 'POST', `/api/executions/${id}/cancel`);
+  assert.equal(r.status, 202, r.text);
+  const events = await expectAllComplete(followers);
+  assert.equal(events.at(-1).cancelled, true, 'the summary says cancelled');
+  assert.equal((await cluster.state(other, id)).status, 'cancelled');
+});
+
 test('kill -9 of the owning instance: another takes over and every stream completes', async () => {
   const id = await cluster.design(cluster.lb, EXAMPLE1, { simulateLatency: 0.1, cache: false });
   const followers = followEverywhere(id);
