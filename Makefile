@@ -59,7 +59,8 @@ train: build
 # generated services test and the browser tests are the same without
 # sanitizers, so they are left out).
 asan:
-	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DYOUMEYOU_SANITIZE=ON \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt \
+	  $(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS=-DYOUMEYOU_SANITIZE=ON \
 	  CTEST_ARGS="-E 'generated_services_run|web_ui|^cluster'"
 
 clean:
