@@ -56,7 +56,8 @@ train: build
 	scripts/train-intent
 
 # ASan + UBSan build and tests, in a separate build tree (the npm-installed
-# generated services test and the browser tests are the same without
+# generated services test, the browser tests and the cluster test (real
+# PostgreSQL, Redis and nginx around the same binary) are the same without
 # sanitizers, so they are left out).
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt \
