@@ -119,7 +119,13 @@ function describe(e: StreamEvent, run: RunView): FeedLine | null {
     case 'similarSolutionFound':
       return line(`Similar solution found (similarity ${Number(e.similarity).toFixed(2)}): used as the template`, 'good');
     case 'planGenerated':
-      return line(`Plan: ${str(e.taskCount)} tasks`);
+      return line(`Plan: ${str(e.taskCount)} tasks${e.planner && e.planner !== 'builtin' ? ` by ${str(e.planner)}` : ''}`);
+    case 'llmFallback':
+      return line(
+        `The model (${str(e.provider)} ${str(e.model)}) gave no ${e.taskId ? `result for ${name(e.taskId)}` : str(e.stage)}: ` +
+          `the builtin engine did it${e.reason ? ` — ${str(e.reason)}` : ''}`,
+        'warn',
+      );
     case 'executionStarted':
       return line(`Execution started, ${str(e.parallelTasks)} in parallel`);
     case 'taskStarted':

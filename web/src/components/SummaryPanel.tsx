@@ -28,6 +28,9 @@ export default function SummaryPanel({ run, onFiles }: { run: RunView | null; on
   const canvas = (s.canvasChanges ?? {}) as Record<string, unknown>;
   const code = (s.codeGeneration ?? {}) as Record<string, unknown>;
   const next = (s.nextSteps ?? []) as string[];
+  // Present only when a language model took part (builtin runs cost nothing).
+  const llm = s.llm as { promptTokens?: number; completionTokens?: number; costUsd?: number; model?: string } | undefined;
+  const tokens = llm ? Number(llm.promptTokens ?? 0) + Number(llm.completionTokens ?? 0) : 0;
   return (
     <div className="summary" data-testid="summary">
       <div className={`summary-banner ${s.success === false ? 'bad' : 'good'}`}>
@@ -43,6 +46,8 @@ export default function SummaryPanel({ run, onFiles }: { run: RunView | null; on
         <Figure label="lines of code" value={typeof code.linesOfCode === 'number' ? code.linesOfCode.toLocaleString('en') : code.linesOfCode} />
         <Figure label="services" value={code.services} />
         <Figure label="UI components" value={code.components} />
+        {llm && <Figure label={`model tokens (${llm.model ?? 'model'})`} value={tokens.toLocaleString('en')} testId="fig-llm-tokens" />}
+        {llm && <Figure label="model cost" value={llm.costUsd === undefined ? 'not priced' : `$${llm.costUsd.toFixed(4)}`} testId="fig-llm-cost" />}
       </div>
       {canvas.componentsUpdated !== undefined && Number(canvas.componentsUpdated) > 0 && (
         <div className="muted small-text">{String(canvas.componentsUpdated)} existing components updated</div>
