@@ -416,6 +416,9 @@ void ExecutionManager::launch(const std::string& id, std::unique_ptr<Running> ru
   finished.threads.swap(finishedWatchers_);
   auto* raw = running.get();
   raw->design->start();
+  // A takeover (or a request) that raced shutdown(): parked at once, like the
+  // runs shutdown() suspended, so shutdown does not wait for it to finish.
+  if (shuttingDown_) raw->design->suspend("server stopping");
   raw->watcher = std::thread([this, raw, id] {
     raw->design->wait();
     finish(id);
