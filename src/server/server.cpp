@@ -1262,8 +1262,8 @@ class Server::Impl final : public ws::Handler {
       << "# TYPE youmeyou_slow_clients_disconnected_total counter\nyoumeyou_slow_clients_disconnected_total "
       << metrics_.slowClientsDisconnected + metrics_.webSocket.slowDisconnected << "\n";
     cacheMetrics(m);
+    const auto c = manager_.clusterStats();
     if (!options_.instanceId.empty()) {
-      const auto c = manager_.clusterStats();
       m << "# HELP youmeyou_leases_held Executions this instance runs under a lease.\n"
         << "# TYPE youmeyou_leases_held gauge\nyoumeyou_leases_held " << c.leasesHeld << "\n"
         << "# HELP youmeyou_takeovers_total Orphaned executions (their owner stopped renewing) resumed here.\n"
@@ -1275,11 +1275,8 @@ class Server::Impl final : public ws::Handler {
         << "# TYPE youmeyou_commands_forwarded_total counter\nyoumeyou_commands_forwarded_total " << metrics_.forwarded
         << "\n";
     }
-    {
-      const auto c = manager_.clusterStats();
-      m << "# HELP youmeyou_store_pending_writes Writes of runs waiting for the store to come back.\n"
-        << "# TYPE youmeyou_store_pending_writes gauge\nyoumeyou_store_pending_writes " << c.pendingWrites << "\n";
-    }
+    m << "# HELP youmeyou_store_pending_writes Writes of runs waiting for the store to come back.\n"
+      << "# TYPE youmeyou_store_pending_writes gauge\nyoumeyou_store_pending_writes " << c.pendingWrites << "\n";
     if (auth_) {
       m << "# HELP youmeyou_auth_failures_total Requests refused for a missing, bad or expired token.\n"
         << "# TYPE youmeyou_auth_failures_total counter\nyoumeyou_auth_failures_total " << metrics_.authFailures << "\n"

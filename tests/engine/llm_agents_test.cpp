@@ -18,7 +18,7 @@
 
 #include <boost/json.hpp>
 
-#include "agents/agent_test_support.hpp"
+#include "engine/llm_stage_fixture.hpp"
 #include "agents/llm_agent.hpp"
 #include "engine/design.hpp"
 #include "llm/config.hpp"
@@ -88,40 +88,18 @@ class TaskFilesProvider final : public llm::LlmProvider {
   std::map<std::string, std::vector<std::vector<llm::ChatMessage>>> requests_;
 };
 
-class LlmAgentsTest : public testing::Test {
+class LlmAgentsTest : public test::LlmStageFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto engine = Engine::load(test::dataDir());
-    ASSERT_TRUE(engine) << engine.error().message;
-    engine_ = engine->release();
-    auto prices = llm::PriceTable::load(test::dataDir() / "llm" / "models.json");
-    ASSERT_TRUE(prices) << prices.error().message;
-    prices_ = new llm::PriceTable(std::move(*prices));
-  }
-  static void TearDownTestSuite() {
-    delete engine_;
-    delete prices_;
-  }
 
   agents::LlmAgentStage stage(llm::LlmProvider& provider, bool strict = false) {
-    agents::LlmAgentStage s;
-    s.provider = &provider;
-    s.config.kind = llm::ProviderKind::kOpenAi;
-    s.config.model = "gpt-4o-mini";
-    s.config.strict = strict;
-    s.prices = prices_;
+    auto s = stageFor<agents::LlmAgentStage>(provider, strict);
     s.progressChars = 32;
     return s;
   }
 
   std::unique_ptr<Design> run(const agents::LlmAgentStage& s, DesignOptions options = {}) {
     options.llmAgents = s;
-    auto design = Design::prepare(*engine_, kRequest, std::nullopt, {}, options, clock_, sink_);
-    EXPECT_TRUE(design) << design.error().message;
-    if (!design) return nullptr;
-    (*design)->start();
-    (*design)->wait();
-    return std::move(*design);
+    return runDesign(kRequest, options);
   }
 
   std::vector<Event> events(std::string_view type, const std::string& taskId = "") {
@@ -155,12 +133,8 @@ class LlmAgentsTest : public testing::Test {
     return s;
   }
 
-  static inline Engine* engine_ = nullptr;
-  static inline llm::PriceTable* prices_ = nullptr;
   llm::CurlTransport transport_;
   std::unique_ptr<llm::LlmProvider> httpProvider_;
-  SystemClock clock_;
-  test::RecordingSink sink_;
 };
 
 const std::set<std::string> kContentAgents{"arch-001", "db-001", "code-001"};

@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "agents/agent_test_support.hpp"
+#include "engine/llm_stage_fixture.hpp"
 #include "engine/design.hpp"
 #include "engine/llm_intent.hpp"
 #include "llm/config.hpp"
@@ -32,29 +32,11 @@ std::string frame(double complexity, js::array components, double rps = 0) {
       {"params", {{"rps", rps}, {"latencyMs", 0}, {"users", 0}, {"connections", 0}, {"availability", 0}}}});
 }
 
-class LlmIntentTest : public testing::Test {
+class LlmIntentTest : public test::LlmStageFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto engine = Engine::load(test::dataDir());
-    ASSERT_TRUE(engine) << engine.error().message;
-    engine_ = engine->release();
-    auto prices = llm::PriceTable::load(test::dataDir() / "llm" / "models.json");
-    ASSERT_TRUE(prices) << prices.error().message;
-    prices_ = new llm::PriceTable(std::move(*prices));
-  }
-  static void TearDownTestSuite() {
-    delete engine_;
-    delete prices_;
-  }
 
   LlmIntentStage stage(llm::LlmProvider& provider, bool strict = false) {
-    LlmIntentStage s;
-    s.provider = &provider;
-    s.config.kind = llm::ProviderKind::kOpenAi;
-    s.config.model = "gpt-4o-mini";
-    s.config.strict = strict;
-    s.prices = prices_;
-    return s;
+    return stageFor<LlmIntentStage>(provider, strict);
   }
 
   Result<std::unique_ptr<Design>> prepare(const LlmIntentStage& s) {
@@ -65,18 +47,9 @@ class LlmIntentTest : public testing::Test {
 
   // Runs and returns the events up to and including intentAnalyzed.
   std::vector<Event> run(const LlmIntentStage& s) {
-    auto design = prepare(s);
-    EXPECT_TRUE(design) << design.error().message;
-    if (!design) return {};
-    (*design)->start();
-    (*design)->wait();
-    EXPECT_TRUE((*design)->execution().summary().success);
-    std::vector<Event> out;
-    for (const auto& e : sink_.events) {
-      out.push_back(e);
-      if (e.type == "intentAnalyzed") break;
-    }
-    return out;
+    DesignOptions options;
+    options.llmIntent = s;
+    return runUntil(kRequest, options, "intentAnalyzed");
   }
 
   const Event* find(std::string_view type) const {
@@ -86,10 +59,6 @@ class LlmIntentTest : public testing::Test {
     return nullptr;
   }
 
-  static inline Engine* engine_ = nullptr;
-  static inline llm::PriceTable* prices_ = nullptr;
-  SystemClock clock_;
-  test::RecordingSink sink_;
 };
 
 TEST_F(LlmIntentTest, TheModelsFrameIsUsed) {

@@ -13,7 +13,7 @@
 
 #include <boost/json.hpp>
 
-#include "agents/agent_test_support.hpp"
+#include "engine/llm_stage_fixture.hpp"
 #include "llm/config.hpp"
 #include "llm/fake_http_server.hpp"
 #include "llm/http_transport.hpp"
@@ -53,29 +53,11 @@ std::string modelPlan(bool cycle = false) {
   return js::serialize(js::object{{"tasks", std::move(tasks)}});
 }
 
-class LlmPlanTest : public testing::Test {
+class LlmPlanTest : public test::LlmStageFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto engine = Engine::load(test::dataDir());
-    ASSERT_TRUE(engine) << engine.error().message;
-    engine_ = engine->release();
-    auto prices = llm::PriceTable::load(test::dataDir() / "llm" / "models.json");
-    ASSERT_TRUE(prices) << prices.error().message;
-    prices_ = new llm::PriceTable(std::move(*prices));
-  }
-  static void TearDownTestSuite() {
-    delete engine_;
-    delete prices_;
-  }
 
   LlmPlanStage stage(llm::LlmProvider& provider, bool strict = false) {
-    LlmPlanStage s;
-    s.provider = &provider;
-    s.config.kind = llm::ProviderKind::kOpenAi;
-    s.config.model = "gpt-4o-mini";
-    s.config.strict = strict;
-    s.prices = prices_;
-    return s;
+    return stageFor<LlmPlanStage>(provider, strict);
   }
 
   Result<std::unique_ptr<Design>> prepare(const LlmPlanStage& s) {
@@ -86,18 +68,9 @@ class LlmPlanTest : public testing::Test {
 
   // Prepares, runs and returns the events up to and including planGenerated.
   std::vector<Event> run(const LlmPlanStage& s) {
-    auto design = prepare(s);
-    EXPECT_TRUE(design) << design.error().message;
-    if (!design) return {};
-    (*design)->start();
-    (*design)->wait();
-    EXPECT_TRUE((*design)->execution().summary().success);
-    std::vector<Event> out;
-    for (const auto& e : sink_.events) {
-      out.push_back(e);
-      if (e.type == "planGenerated") break;
-    }
-    return out;
+    DesignOptions options;
+    options.llmPlan = s;
+    return runUntil(kRequest, options, "planGenerated");
   }
 
   static const Event* find(const std::vector<Event>& events, std::string_view type) {
@@ -113,10 +86,6 @@ class LlmPlanTest : public testing::Test {
     return ids;
   }
 
-  static inline Engine* engine_ = nullptr;
-  static inline llm::PriceTable* prices_ = nullptr;
-  SystemClock clock_;
-  test::RecordingSink sink_;
 };
 
 TEST_F(LlmPlanTest, AValidModelPlanIsUsed) {
