@@ -14,6 +14,17 @@ namespace {
 // it is read back, so agents never see it).
 constexpr std::string_view kStoredUsageKey = "llmUsage";
 
+// How a run ended, from its executionSummary event's fields.
+store::ExecutionStatus statusOfSummary(const boost::json::object& fields) {
+  auto flag = [&](const char* name) {
+    const auto* v = fields.if_contains(name);
+    return v && v->is_bool() && v->get_bool();
+  };
+  return flag("success")     ? store::ExecutionStatus::kCompleted
+         : flag("cancelled") ? store::ExecutionStatus::kCancelled
+                             : store::ExecutionStatus::kFailed;
+}
+
 // Executor events into the bus through the run's writer: logged, then fanned
 // out; held in order while the store is away.
 class BusSink final : public executor::EventSink {
@@ -463,14 +474,8 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
   if (!tail->empty() && tail->back().type == "executionSummary") {
     // The run ended before the crash; only its record was not updated.
     const auto& fields = tail->back().fields;
-    bool success = fields.contains("success") && fields.at("success").is_bool() && fields.at("success").get_bool();
-    bool cancelled =
-        fields.contains("cancelled") && fields.at("cancelled").is_bool() && fields.at("cancelled").get_bool();
-    auto done = store_.finishExecution(record.id,
-                                       success     ? store::ExecutionStatus::kCompleted
-                                       : cancelled ? store::ExecutionStatus::kCancelled
-                                                   : store::ExecutionStatus::kFailed,
-                                       boost::json::value(fields), clock_.epochMillis(), f);
+    auto done = store_.finishExecution(record.id, statusOfSummary(fields), boost::json::value(fields),
+                                       clock_.epochMillis(), f);
     if (!done) return tl::unexpected(done.error());
     if (f) (void)store_.releaseLease(record.id, *f);
     return false;
@@ -699,6 +704,18 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       summary = record->summary;
       modifications = record->modifications;
     }
+    if (record->status == store::ExecutionStatus::kRunning) {
+      // Run by another instance, whose summary may be logged (and streamed)
+      // before its final record is stored: a client that saw the summary
+      // must not read "running" here.
+      if (auto seq = store_.lastSeq(id); seq && *seq > 0) {
+        if (auto tail = store_.eventsAfter(id, *seq - 1, 1); tail && !tail->empty() &&
+                                                             tail->back().type == "executionSummary") {
+          status = std::string(store::executionStatusName(statusOfSummary(tail->back().fields)));
+          summary = tail->back().fields;
+        }
+      }
+    }
     // Each task with how it ended, from the stored task records.
     std::map<std::string, store::TaskRecord> stored;
     if (auto records = store_.tasks(id)) {
@@ -712,7 +729,7 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
         if (!it->second.result.empty()) o["result"] = it->second.result;
         if (!it->second.error.empty()) o["error"] = it->second.error;
       } else {
-        o["status"] = record->status == store::ExecutionStatus::kRunning ? "pending" : "skipped";
+        o["status"] = status == "running" ? "pending" : "skipped";
       }
       tasks.push_back(std::move(o));
     }

@@ -29,6 +29,7 @@ class FlakyStore final : public store::Store {
  public:
   explicit FlakyStore(store::Store& inner) : inner_(inner) {}
   std::atomic<bool> down{false};
+  std::atomic<bool> finalRecordsAway{false};  // only finishExecution answers kIo
 
 #define YMY_FLAKY(call) \
   if (down) return tl::unexpected(Error(ErrorCode::kIo, "PostgreSQL unavailable: test")); \
@@ -39,7 +40,10 @@ class FlakyStore final : public store::Store {
   Result<int> saveCanvas(std::string_view p, const Canvas& c, std::int64_t now) override { YMY_FLAKY(saveCanvas(p, c, now)); }
   Result<Canvas> getCanvas(std::string_view p, std::optional<int> v) override { YMY_FLAKY(getCanvas(p, v)); }
   Result<void> createExecution(const store::ExecutionRecord& e) override { YMY_FLAKY(createExecution(e)); }
-  Result<void> finishExecution(std::string_view id, store::ExecutionStatus s, const boost::json::value& v, std::int64_t now, const store::Fence* f) override { YMY_FLAKY(finishExecution(id, s, v, now, f)); }
+  Result<void> finishExecution(std::string_view id, store::ExecutionStatus s, const boost::json::value& v, std::int64_t now, const store::Fence* f) override {
+    if (finalRecordsAway) return tl::unexpected(Error(ErrorCode::kIo, "PostgreSQL unavailable: test"));
+    YMY_FLAKY(finishExecution(id, s, v, now, f));
+  }
   Result<void> savePlan(std::string_view id, const Plan& p, const boost::json::value& m, std::int64_t now, const store::Fence* f) override { YMY_FLAKY(savePlan(id, p, m, now, f)); }
   Result<store::ExecutionRecord> getExecution(std::string_view id) override { YMY_FLAKY(getExecution(id)); }
   Result<std::vector<store::ExecutionRecord>> unfinishedExecutions() override { YMY_FLAKY(unfinishedExecutions()); }
@@ -243,6 +247,29 @@ TEST_F(ClusterManagerTest, AFinishedRunWhoseFinalWritesWaitForTheStoreLandsThemL
   EXPECT_EQ(manager.clusterStats().pendingWrites, 0u);
   expectCompleteAndOrdered(log(id));
   EXPECT_EQ(memory_->getExecution(id)->status, store::ExecutionStatus::kCompleted);
+}
+
+TEST_F(ClusterManagerTest, AnotherInstanceReportsHowARunEndedOnceItsSummaryIsLoggedBeforeItsRecordIsFinal) {
+  FlakyStore flaky(*memory_);
+  Instance a(flaky, clock_, "a"), b(flaky, clock_, "b");
+  const auto id = startSlow(a.manager);
+  stepUntil([&] { return completedTasks(id).size() >= 1; });
+  flaky.finalRecordsAway = true;  // the summary is logged and streamed; the record is not final yet
+  ASSERT_TRUE(a.manager.cancel(id, "test"));
+  ASSERT_TRUE(a.manager.waitUntilSettled(id, 60s));
+  ASSERT_EQ(memory_->getExecution(id)->status, store::ExecutionStatus::kRunning);
+  ASSERT_EQ(log(id).back().type, "executionSummary");
+
+  auto state = b.manager.state(id);
+  ASSERT_TRUE(state) << state.error().message;
+  EXPECT_EQ(state->at("status").as_string(), "cancelled");
+  EXPECT_TRUE(state->at("summary").at("cancelled").as_bool());
+  for (const auto& t : state->at("tasks").as_array()) EXPECT_NE(t.at("status").as_string(), "pending");
+
+  flaky.finalRecordsAway = false;
+  EXPECT_EQ(a.manager.maintain().pendingWrites, 0u);
+  EXPECT_EQ(memory_->getExecution(id)->status, store::ExecutionStatus::kCancelled);
+  EXPECT_EQ(b.manager.state(id)->at("status").as_string(), "cancelled");
 }
 
 }  // namespace
