@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <optional>
-#include <set>
+#include <unordered_set>
 
 #include <boost/json/serialize.hpp>
 
@@ -24,7 +24,7 @@ using Kind = Token::Kind;
 // tokenised as "dont"; "turn off", "no longer", "get rid of" are caught by
 // "off", "no", "rid").
 // clang-format off
-const std::set<std::string, std::less<>> kNegationWords = {
+const std::unordered_set<std::string_view> kNegationWords = {
     "disable", "disabled", "disables", "disabling", "deactivate", "deactivated", "deactivates", "deactivating",
     "remove", "removed", "removes", "removing", "delete", "deleted", "deletes", "deleting", "drop", "dropped",
     "drops", "dropping", "without", "not", "no", "never", "none", "dont", "doesnt", "didnt", "shouldnt", "wont",
@@ -38,12 +38,12 @@ const std::set<std::string, std::less<>> kNegationWords = {
 // Which way a quantity should move ("scale out"/"scale in" are handled apart:
 // "out" and "in" mean nothing on their own).
 // clang-format off
-const std::set<std::string, std::less<>> kUpWords = {
+const std::unordered_set<std::string_view> kUpWords = {
     "increase", "increased", "increases", "increasing", "raise", "raised", "raising", "up", "more", "grow",
     "growing", "expand", "expanding", "upscale", "upsize", "boost", "maximize", "maximise", "extend", "lengthen",
     "bigger", "larger", "higher", "longer", "double", "triple"
 };
-const std::set<std::string, std::less<>> kDownWords = {
+const std::unordered_set<std::string_view> kDownWords = {
     "decrease", "decreased", "decreases", "decreasing", "reduce", "reduced", "reduces", "reducing", "lower",
     "lowering", "down", "less", "fewer", "shrink", "shrinking", "cut", "cutting", "downscale", "downsize",
     "minimize", "minimise", "shorten", "smaller", "shorter", "trim", "halve"
@@ -53,7 +53,7 @@ const std::set<std::string, std::less<>> kDownWords = {
 // Words that may follow a component's name without changing what is named
 // ("the auth service", "a caching layer").
 // clang-format off
-const std::set<std::string, std::less<>> kGenericNameWords = {
+const std::unordered_set<std::string_view> kGenericNameWords = {
     "service", "layer", "system", "engine", "server", "cluster", "microservice", "module", "component"
 };
 // clang-format on
@@ -229,9 +229,16 @@ std::string Canonicalizer::mentionForm(const intent::Mention& m, const std::vect
 }
 
 CanonicalRequest Canonicalizer::canonicalize(std::string_view request, const IntentFrame& frame) const {
+  intent::Reading reading;
+  reading.tokens = intent::tokenize(request);
+  reading.mentions = matcher_.find(reading.tokens);
+  return canonicalize(reading, frame);
+}
+
+CanonicalRequest Canonicalizer::canonicalize(const intent::Reading& reading, const IntentFrame& frame) const {
   CanonicalRequest out;
-  const auto tokens = intent::tokenize(request);
-  const auto mentions = matcher_.find(tokens);
+  const auto& tokens = reading.tokens;
+  const auto& mentions = reading.mentions;
 
   FrameKey& key = out.frame;
   key.intent = frame.intent;

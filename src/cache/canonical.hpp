@@ -105,6 +105,9 @@ class Canonicalizer {
   // `frame` is the analyzer's frame for `request` (the cache never runs the
   // analyzer itself). `request` is assumed valid (intent::validateRequestText).
   CanonicalRequest canonicalize(std::string_view request, const IntentFrame& frame) const;
+  // The same from what the analyzer already read of the request (its tokens
+  // and mentions over the same catalog): no second tokenising and matching.
+  CanonicalRequest canonicalize(const intent::Reading& reading, const IntentFrame& frame) const;
 
  private:
   // The mention's canonical form: the component id when every stem of the

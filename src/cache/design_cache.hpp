@@ -99,6 +99,9 @@ class DesignCache {
   CanonicalRequest canonicalize(std::string_view request, const IntentFrame& frame) const {
     return canonicalizer_.canonicalize(request, frame);
   }
+  CanonicalRequest canonicalize(const intent::Reading& reading, const IntentFrame& frame) const {
+    return canonicalizer_.canonicalize(reading, frame);
+  }
 
   // L1, then L2 (a hit there is copied into L1). Counts nothing.
   std::optional<ExactHit> lookup(const CacheKey& key);

@@ -115,9 +115,9 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::filesystem::path& dataDi
 
 Result<Analysis> Engine::analyze(std::string_view request, const Canvas* canvas,
                                  const std::vector<std::string>& preferences) const {
-  auto frame = analyzer_->analyze(request, canvas);
-  if (!frame) return tl::unexpected(frame.error());
   Analysis a;
+  auto frame = analyzer_->analyze(request, canvas, &a.reading);
+  if (!frame) return tl::unexpected(frame.error());
   a.frame = std::move(*frame);
   a.context = context::extractContext(canvas, request, preferences,
                                       [&](const CanvasNode& node) { return analyzer_->componentOfNode(node); });

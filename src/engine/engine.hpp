@@ -28,6 +28,7 @@ std::filesystem::path defaultDataDir();
 struct Analysis {
   IntentFrame frame;
   context::Context context;
+  intent::Reading reading;  // the request's tokens and catalog mentions (for the cache's canonicaliser)
 };
 
 class Engine {

@@ -112,7 +112,7 @@ const CanvasNode* IntentAnalyzer::nodeForComponent(const Canvas& canvas, std::st
   return nullptr;
 }
 
-Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas* canvas) const {
+Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas* canvas, Reading* reading) const {
   if (auto ok = validateRequestText(text); !ok) return tl::unexpected(ok.error());
 
   IntentFrame frame;
@@ -222,6 +222,10 @@ Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas*
     case Intent::kRemoveComponent: frame.estimatedTasks = 4; break;
     case Intent::kOptimize: frame.estimatedTasks = 4; break;
     case Intent::kAnalyze: frame.estimatedTasks = 2; break;
+  }
+  if (reading) {
+    reading->tokens = std::move(tokens);
+    reading->mentions = std::move(items.mentions);
   }
   return frame;
 }

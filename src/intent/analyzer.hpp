@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "intent/catalog_matcher.hpp"
 #include "intent/classifier.hpp"
@@ -32,7 +33,8 @@ class IntentAnalyzer {
   // Both must outlive the analyzer. Thread-safe after construction.
   IntentAnalyzer(const Catalog& catalog, const IntentClassifier& classifier);
 
-  Result<IntentFrame> analyze(std::string_view text, const Canvas* canvas = nullptr) const;
+  // `reading`, when given, receives the tokens and mentions of `text`.
+  Result<IntentFrame> analyze(std::string_view text, const Canvas* canvas = nullptr, Reading* reading = nullptr) const;
 
   // The catalog component a canvas node stands for: by node id, a
   // `config.component` field, its label and id words, or its type.

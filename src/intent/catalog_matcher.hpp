@@ -20,6 +20,14 @@ struct Mention {
   std::size_t length;    // tokens covered
 };
 
+// What the analyzer (intent/analyzer.hpp) read in a request: its tokens and their catalog
+// mentions. Handed on so that later readers of the same text (the cache's
+// canonicaliser) do not tokenise and match it again.
+struct Reading {
+  std::vector<Token> tokens;
+  std::vector<Mention> mentions;  // CatalogMatcher::find(tokens), in order
+};
+
 class CatalogMatcher {
  public:
   explicit CatalogMatcher(const Catalog& catalog);

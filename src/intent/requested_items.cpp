@@ -47,7 +47,8 @@ bool isDeterminer(std::string_view w) { return kDeterminers.count(w) > 0; }
 RequestedItems findRequestedItems(const std::vector<Token>& tokens, const CatalogMatcher& matcher,
                                   const Catalog& catalog, bool honourNegation, bool collectFeatures) {
   RequestedItems out;
-  const auto mentions = matcher.find(tokens);
+  out.mentions = matcher.find(tokens);
+  const auto& mentions = out.mentions;
   out.covered.assign(tokens.size(), false);
   for (const auto& m : mentions) {
     for (std::size_t k = 0; k < m.length; ++k) out.covered[m.position + k] = true;

@@ -23,6 +23,7 @@ struct RequestedItems {
   std::vector<std::string> features;  // at most 6, each at most 3 words
   const Domain* domain = nullptr;
   std::vector<bool> covered;          // tokens inside a catalog mention
+  std::vector<Mention> mentions;      // every catalog mention, in order (what `matcher.find` gave)
 };
 
 // `honourNegation`: "without X" excludes X (off for removals, where "no longer

@@ -244,7 +244,7 @@ Result<StartedExecution> ExecutionManager::start(const DesignRequest& r) {
   cache::Tier tier = cache::Tier::kMiss;
   std::string templateOf;
   if (entry) {
-    entry->canonical = cache_->canonicalize(r.request, d.analysis().frame);
+    entry->canonical = cache_->canonicalize(d.analysis().reading, d.analysis().frame);
     entry->keys.push_back(cache::exactKey(entry->canonical, entry->scope));
     if (auto hit = cache_->lookup(entry->keys.back())) {
       if (auto replayed = replay(r, *hit, staleId)) return std::move(*replayed);

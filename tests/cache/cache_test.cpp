@@ -399,6 +399,30 @@ TEST_F(CacheTest, LabelledPairsNeverReuseWronglyAndReuseParaphrases) {
   EXPECT_GE(out.lowestServed, kDefaultSimilarityThreshold);
 }
 
+// The service canonicalises from the analyzer's reading of the request; the
+// result must be what reading the text again gives, key for key.
+TEST_F(CacheTest, CanonicalisingTheAnalyzersReadingEqualsReadingTheTextAgain) {
+  const KeyScope scope{"builtin-1", "tenant-7", "3"};
+  std::size_t compared = 0;
+  for (const auto& p : loadPairs()) {
+    for (const auto* text : {&p.a, &p.b}) {
+      auto analysis = engine_->analyze(*text, nullptr);
+      ASSERT_TRUE(analysis) << *text;
+      ASSERT_FALSE(analysis->reading.tokens.empty()) << *text;
+      const auto fromText = canonicalizer_->canonicalize(*text, analysis->frame);
+      const auto fromReading = canonicalizer_->canonicalize(analysis->reading, analysis->frame);
+      EXPECT_EQ(fromReading.maskedTemplate, fromText.maskedTemplate) << *text;
+      EXPECT_EQ(fromReading.frame.mentions, fromText.frame.mentions) << *text;
+      EXPECT_EQ(fromReading.contentWords, fromText.contentWords) << *text;
+      EXPECT_EQ(exactKey(fromReading, scope), exactKey(fromText, scope)) << *text;
+      EXPECT_EQ(gateKey(fromReading, "builtin-1", "tenant-7", "3"), gateKey(fromText, "builtin-1", "tenant-7", "3"))
+          << *text;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 600u);
+}
+
 TEST_F(CacheTest, LabelledPairsThroughTheGraph) {
   // The approximate retrieval must be as safe; it may only miss more.
   const auto pairs = loadPairs();
