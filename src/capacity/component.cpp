@@ -196,6 +196,11 @@ class ConfigView {
 constexpr std::string_view kInstanceKeys[] = {"instances",         "instance", "instancecount", "numinstances",
                                               "numberofinstances", "replicas", "replicacount",  "pods",
                                               "podcount",          "servers",  "count",         "scale"};
+// On a database node "replicas" counts read replicas beside the primary
+// (the builtin architect writes {"replicas": 0}), not instances.
+constexpr std::string_view kDatastoreInstanceKeys[] = {"instances", "instance", "instancecount", "numinstances",
+                                                       "numberofinstances", "pods", "podcount", "servers", "count"};
+constexpr std::string_view kDatastoreReplicaKeys[] = {"replicas", "replicacount"};
 constexpr std::string_view kDatabaseKeys[] = {"database",        "db",      "datastore",  "databaseengine", "dbengine",
                                               "primarydatabase", "storage", "persistence"};
 constexpr std::string_view kReadReplicaKeys[] = {"readreplicas",     "readreplica",    "dbreplicas",
@@ -465,7 +470,11 @@ Result<CurrentConfig> analyseComponent(const CanvasNode& node, const Baselines& 
       std::tie(c.workload, c.workloadSource) = inferWorkload(node);
     }
 
-    if (auto r = config.find(kInstanceKeys)) {
+    const bool datastore = node.type == "database";
+    if (datastore) {
+      if (auto r = config.find(kDatastoreReplicaKeys)) c.readReplicas = readCount(*r, "read replicas");
+    }
+    if (auto r = datastore ? config.find(kDatastoreInstanceKeys) : config.find(kInstanceKeys)) {
       c.instances = readCount(*r, "instances");
       if (c.instances < 1) r->fail("expected at least 1 instance");
     }

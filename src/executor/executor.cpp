@@ -362,6 +362,16 @@ void Execution::runTask(std::size_t index, int generation) {
   } else {
     result = fail(ErrorCode::kInternal, "no agent '" + task.agent + "' is registered");
   }
+  if (result) {
+    // Whatever the agent, its files land under the run's output: a path
+    // that leaves it (from a node id, a model's answer) fails the task.
+    for (const auto& f : result->files) {
+      if (!isSafeRelativePath(f.path)) {
+        result = fail(ErrorCode::kInternal, "agent " + task.agent + " produced an unsafe file path '" + f.path + "'");
+        break;
+      }
+    }
+  }
   std::lock_guard lock(mutex_);
   finishTaskLocked(index, generation, std::move(result));
 }

@@ -1,5 +1,6 @@
 #include "model/canvas.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "model/json_io.hpp"
@@ -46,9 +47,24 @@ const CanvasNode* databaseOf(const Canvas& canvas, std::string_view nodeId) {
 }
 
 namespace {
-Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path, bool edgeEndsMustExist) {
+bool isSafeNodeId(std::string_view id) {
+  if (id == "." || id == "..") return false;
+  return std::none_of(id.begin(), id.end(), [](char c) {
+    return c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path, bool whole) {
   return json::guarded([&] {
     json::Reader root(value, std::string(path));
+    // A whole canvas has nodes and edges and nothing else, so a misspelt
+    // member ({"nodez":[...]}) is an error rather than an empty canvas.
+    // (Patches carry more: removals, moves.)
+    for (const auto& member : root.object()) {
+      if (whole && member.key() != "nodes" && member.key() != "edges") {
+        root.fail("unknown member '" + std::string(member.key()) + "' (a canvas has 'nodes' and 'edges')");
+      }
+    }
     Canvas canvas;
     std::unordered_set<std::string> ids;
     if (auto nodes = root.find("nodes")) {
@@ -56,8 +72,13 @@ Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path
         CanvasNode node;
         node.id = n.at("id").str();
         if (node.id.empty()) n.at("id").fail("must not be empty");
+        // Ids name the folders of generated services and appear in exports.
+        if (!isSafeNodeId(node.id)) {
+          n.at("id").fail("'" + node.id + "' may not contain '/', '\\' or control characters, nor be '.' or '..'");
+        }
         if (!ids.insert(node.id).second) n.at("id").fail("duplicate node id '" + node.id + "'");
         node.type = n.at("type").str();
+        if (node.type.empty()) n.at("type").fail("must not be empty");
         node.label = n.strOr("label", node.id);
         if (auto pos = n.find("position")) {
           node.position.x = pos->at("x").number();
@@ -69,15 +90,18 @@ Result<Canvas> readCanvas(const boost::json::value& value, std::string_view path
     }
     if (auto edges = root.find("edges")) {
       std::size_t index = 0;
+      std::unordered_set<std::string> edgeIds;
       for (const auto& e : edges->items()) {
         CanvasEdge edge;
         edge.source = e.at("source").str();
         edge.target = e.at("target").str();
         if (edge.source.empty()) e.at("source").fail("must not be empty");
         if (edge.target.empty()) e.at("target").fail("must not be empty");
-        if (edgeEndsMustExist && !ids.count(edge.source)) e.at("source").fail("unknown node '" + edge.source + "'");
-        if (edgeEndsMustExist && !ids.count(edge.target)) e.at("target").fail("unknown node '" + edge.target + "'");
+        if (whole && !ids.count(edge.source)) e.at("source").fail("unknown node '" + edge.source + "'");
+        if (whole && !ids.count(edge.target)) e.at("target").fail("unknown node '" + edge.target + "'");
         edge.id = e.strOr("id", "e" + std::to_string(++index) + "-" + edge.source + "-" + edge.target);
+        if (edge.id.empty()) e.at("id").fail("must not be empty");
+        if (whole && !edgeIds.insert(edge.id).second) e.at("id").fail("duplicate edge id '" + edge.id + "'");
         edge.type = e.strOr("type", "api-call");
         canvas.edges.push_back(std::move(edge));
       }

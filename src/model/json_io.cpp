@@ -13,6 +13,39 @@ namespace ymy::json {
 
 namespace bj = boost::json;
 
+namespace {
+// Boost.JSON reads a number beyond a double's range (1e309) as infinity,
+// which no JSON writer can write back: refuse it where it is read.
+std::optional<std::string> firstNonFinite(const bj::value& v, std::string& path) {
+  switch (v.kind()) {
+    case bj::kind::double_:
+      if (!std::isfinite(v.get_double())) return path.empty() ? std::string("the document") : path;
+      return std::nullopt;
+    case bj::kind::array: {
+      const auto& a = v.get_array();
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto size = path.size();
+        path += "[" + std::to_string(i) + "]";
+        if (auto found = firstNonFinite(a[i], path)) return found;
+        path.resize(size);
+      }
+      return std::nullopt;
+    }
+    case bj::kind::object:
+      for (const auto& [key, value] : v.get_object()) {
+        const auto size = path.size();
+        if (!path.empty()) path += '.';
+        path.append(key.data(), key.size());
+        if (auto found = firstNonFinite(value, path)) return found;
+        path.resize(size);
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+}  // namespace
+
 Result<bj::value> parse(std::string_view text, std::string_view what) {
   bj::parse_options options;
   options.max_depth = 64;
@@ -40,7 +73,13 @@ Result<bj::value> parse(std::string_view text, std::string_view what) {
         << ec.message();
     return ymy::fail(ErrorCode::kInvalidArgument, out.str());
   }
-  return parser.release();
+  bj::value value = parser.release();
+  std::string path;
+  if (auto at = firstNonFinite(value, path)) {
+    return ymy::fail(ErrorCode::kInvalidArgument,
+                     std::string(what) + ": " + *at + ": a number too large to represent (at most about 1.8e308)");
+  }
+  return value;
 }
 
 Result<bj::value> parseFile(const std::filesystem::path& path, std::string_view what,

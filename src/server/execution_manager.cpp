@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "model/json_io.hpp"
 
 namespace ymy::server {
@@ -467,6 +469,18 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
   std::optional<store::Fence> fence;
   if (lease) fence = store::Fence{lease->owner, lease->epoch};
   const store::Fence* f = fence ? &*fence : nullptr;
+  if (!record.damage.empty()) {
+    // Nothing can run from it: close it as failed, saying why, and go on
+    // with the others.
+    spdlog::error("execution {} cannot be resumed: {}; marked failed", record.id, record.damage);
+    auto done = store_.finishExecution(
+        record.id, store::ExecutionStatus::kFailed,
+        boost::json::object{{"success", false}, {"cancelled", false}, {"error", "cannot be resumed: " + record.damage}},
+        clock_.epochMillis(), f);
+    if (!done) return tl::unexpected(done.error());
+    if (f) (void)store_.releaseLease(record.id, *f);
+    return false;
+  }
   auto last = store_.lastSeq(record.id);
   if (!last) return tl::unexpected(last.error());
   auto tail = store_.eventsAfter(record.id, *last > 0 ? *last - 1 : 0, 1);
@@ -750,6 +764,7 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       {"createdAt", record->createdAt},
       {"updatedAt", record->updatedAt},
   };
+  if (!record->damage.empty()) out["damage"] = record->damage;
   if (cluster_) {
     // Which instance runs it (or ran it last).
     if (auto lease = store_.getLease(id); lease && *lease) {

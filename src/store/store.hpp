@@ -70,6 +70,11 @@ struct ExecutionRecord {
   std::int64_t createdAt = 0;
   std::int64_t updatedAt = 0;
   std::string ownerId = "local";
+  // Set when part of the stored record (its plan or base canvas) could not
+  // be read, saying which and why; that part is then empty. The record is
+  // still returned so that one damaged execution can be shown and closed
+  // (marked failed) instead of making every listing fail.
+  std::string damage;
 };
 
 struct TaskRecord {

@@ -43,8 +43,12 @@ std::string toText(const boost::json::value& v) { return boost::json::serialize(
 
 boost::json::value fromText(const std::string& text) {
   if (text.empty()) return nullptr;
+  // Deeper than any input may be (json::parse allows 64): what is stored
+  // wraps what was accepted (a canvas inside a summary inside a record).
+  boost::json::parse_options options;
+  options.max_depth = 1024;
   boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
+  auto v = boost::json::parse(text, ec, {}, options);
   return ec ? boost::json::value(nullptr) : v;
 }
 

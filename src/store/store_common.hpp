@@ -65,11 +65,17 @@ Result<ExecutionRecord> readExecution(const Row& r) {
   e.intent = fromText(r.text(5));
   e.route = r.text(6);
   auto plan = planFromJson(fromText(r.text(7)));
-  if (!plan) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt plan: " + plan.error().message);
-  e.plan = std::move(*plan);
+  if (plan) {
+    e.plan = std::move(*plan);
+  } else {
+    e.damage = "its stored plan cannot be read: " + plan.error().message;
+  }
   auto canvas = canvasFromJson(fromText(r.text(8)));
-  if (!canvas) return fail(ErrorCode::kIo, "execution " + e.id + " has a corrupt canvas: " + canvas.error().message);
-  e.baseCanvas = std::move(*canvas);
+  if (canvas) {
+    e.baseCanvas = std::move(*canvas);
+  } else if (e.damage.empty()) {
+    e.damage = "its stored base canvas cannot be read: " + canvas.error().message;
+  }
   e.summary = r.isNull(9) ? boost::json::value(nullptr) : fromText(r.text(9));
   e.createdAt = r.integer(10);
   e.updatedAt = r.integer(11);

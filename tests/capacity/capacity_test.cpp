@@ -358,6 +358,19 @@ TEST(CapacityComponent, AlreadyScaledServiceHasNoBottleneck) {
   EXPECT_TRUE(c.bottlenecks.empty()) << c.bottlenecks.front().reason;
 }
 
+// The builtin architect writes database nodes as {"engine","replicas":0}:
+// a primary without read replicas, not a database with no instance.
+TEST(CapacityComponent, OnADatabaseNodeReplicasAreReadReplicas) {
+  auto primary = analysed(node("orders-db", "database", {{"engine", "PostgreSQL"}, {"replicas", 0}}));
+  EXPECT_EQ(primary.instances, 1);
+  EXPECT_EQ(primary.readReplicas, 0);
+  auto replicated = analysed(node("orders-db", "database", {{"engine", "PostgreSQL"}, {"replicas", 2}}));
+  EXPECT_EQ(replicated.instances, 1);
+  EXPECT_EQ(replicated.readReplicas, 2);
+  // On a service the same key still counts instances.
+  EXPECT_EQ(analysed(node("orders", "service", {{"replicas", 4}})).instances, 4);
+}
+
 TEST(CapacityComponent, IoBoundServiceWithHotReadsAndVariedSpellings) {
   auto c = analysed(node("catalog-service", "service",
                          {{"instanceCount", "3"},

@@ -53,6 +53,18 @@ TEST(Canvas, RejectsWrongShapesWithFieldPaths) {
             "canvas.edges[0].target: unknown node 'b'"},
            {R"({"nodes":[{"id":"a","type":"service","config":[1]}]})",
             "canvas.nodes[0].config: expected an object, got an array"},
+           {R"({"nodez":[{"id":"a","type":"service"}]})",
+            "canvas: unknown member 'nodez' (a canvas has 'nodes' and 'edges')"},
+           {R"({"nodes":[{"id":"../../tmp/evil","type":"service"}]})",
+            "canvas.nodes[0].id: '../../tmp/evil' may not contain '/', '\\' or control characters, nor be '.' or '..'"},
+           {R"({"nodes":[{"id":"..","type":"service"}]})",
+            "canvas.nodes[0].id: '..' may not contain '/', '\\' or control characters, nor be '.' or '..'"},
+           {R"({"nodes":[{"id":"a","type":""}]})", "canvas.nodes[0].type: must not be empty"},
+           {R"({"nodes":[{"id":"a","type":"s"},{"id":"b","type":"s"}],"edges":[{"id":"x","source":"a","target":"b"},)"
+            R"({"id":"x","source":"b","target":"a"}]})",
+            "canvas.edges[1].id: duplicate edge id 'x'"},
+           {R"({"nodes":[{"id":"a","type":"s"}],"edges":[{"id":"","source":"a","target":"a"}]})",
+            "canvas.edges[0].id: must not be empty"},
        }) {
     auto c = parseCanvas(text);
     ASSERT_FALSE(c) << text;

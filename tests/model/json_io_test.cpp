@@ -25,6 +25,15 @@ TEST(JsonIo, InvalidUtf8IsAnError) {
   EXPECT_FALSE(r);
 }
 
+TEST(JsonIo, ANumberBeyondADoublesRangeIsAnErrorNamingWhere) {
+  auto v = json::parse(R"({"canvas":{"nodes":[{"config":{"replicas":1e309}}]}})", "request body");
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().message,
+            "request body: canvas.nodes[0].config.replicas: a number too large to represent (at most about 1.8e308)");
+  EXPECT_FALSE(json::parse("[1, -1e400]", "x"));
+  EXPECT_TRUE(json::parse("[1.7e308, 1e-400]", "x"));  // an underflow is 0, which is fine
+}
+
 TEST(JsonIo, ReaderErrorsNameThePath) {
   auto v = parse(R"({"nodes":[{"id":"a"},{"id":7}]})", "doc");
   ASSERT_TRUE(v);

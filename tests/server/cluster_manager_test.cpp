@@ -249,6 +249,35 @@ TEST_F(ClusterManagerTest, AFinishedRunWhoseFinalWritesWaitForTheStoreLandsThemL
   EXPECT_EQ(memory_->getExecution(id)->status, store::ExecutionStatus::kCompleted);
 }
 
+// One execution that cannot be resumed (its stored plan or canvas is
+// unreadable) is closed as failed, saying why; the others resume.
+TEST_F(ClusterManagerTest, ADamagedExecutionIsClosedAsFailedAndTheOthersResume) {
+  std::string fine;
+  {
+    bus::EventBus bus(*memory_);
+    ExecutionManager before(*engine_, *memory_, bus, clock_);
+    fine = startSlow(before);
+    before.shutdown("restart");
+  }
+  store::ExecutionRecord damaged;
+  damaged.id = "exec_damaged";
+  damaged.request = kRequest;
+  damaged.damage = "its stored base canvas cannot be read: canvas: expected an object, got null";
+  ASSERT_TRUE(memory_->createExecution(damaged));
+
+  bus::EventBus bus(*memory_);
+  ExecutionManager after(*engine_, *memory_, bus, clock_);
+  auto resumed = after.resumeUnfinished();
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(*resumed, 1u);
+  auto record = memory_->getExecution("exec_damaged");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->status, store::ExecutionStatus::kFailed);
+  EXPECT_NE(record->summary.at("error").as_string().find("base canvas cannot be read"), std::string::npos);
+  stepUntil([&] { return after.waitUntilSettled(fine, 0ms); });
+  EXPECT_EQ(memory_->getExecution(fine)->status, store::ExecutionStatus::kCompleted);
+}
+
 TEST_F(ClusterManagerTest, AnotherInstanceReportsHowARunEndedOnceItsSummaryIsLoggedBeforeItsRecordIsFinal) {
   FlakyStore flaky(*memory_);
   Instance a(flaky, clock_, "a"), b(flaky, clock_, "b");

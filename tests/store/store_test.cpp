@@ -617,6 +617,43 @@ TEST(SqliteStore, ProjectsAndExecutionsHaveAnOwnerDefaultingToLocal) {
   std::filesystem::remove_all(dir);
 }
 
+// A row whose plan or canvas cannot be read (written by an older build, or
+// edited by hand) is returned with what is wrong, not as a failure of every
+// listing it is part of.
+TEST(SqliteStore, AnExecutionWithAnUnreadableCanvasComesBackWithItsDamage) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ymy-store-damage-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "youmeyou.db";
+  {
+    auto s = openSqliteStore(file);
+    ASSERT_TRUE(s) << s.error().message;
+    for (const char* id : {"exec_damaged", "exec_fine"}) {
+      ExecutionRecord e;
+      e.id = id;
+      e.request = "r";
+      ASSERT_TRUE((*s)->createExecution(e));
+    }
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE executions SET base_canvas = '{\"nodes\":{\"x\":Infinity}}' WHERE id = 'exec_damaged'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = openSqliteStore(file);
+  ASSERT_TRUE(s) << s.error().message;
+  auto damaged = (*s)->getExecution("exec_damaged");
+  ASSERT_TRUE(damaged) << damaged.error().message;
+  EXPECT_NE(damaged->damage.find("base canvas cannot be read"), std::string::npos) << damaged->damage;
+  EXPECT_TRUE(damaged->baseCanvas.empty());
+  EXPECT_EQ((*s)->getExecution("exec_fine")->damage, "");
+  auto unfinished = (*s)->unfinishedExecutions();
+  ASSERT_TRUE(unfinished) << unfinished.error().message;
+  EXPECT_EQ(unfinished->size(), 2u);
+  std::filesystem::remove_all(dir);
+}
+
 // ---- PostgreSQL only ------------------------------------------------------------
 
 // Several instances starting at once: each migration is applied exactly once
