@@ -112,6 +112,25 @@ const CanvasNode* IntentAnalyzer::nodeForComponent(const Canvas& canvas, std::st
   return nullptr;
 }
 
+namespace {
+
+// A request that names a kind of system ("a chat app", "concert ticketing
+// site with seat selection ...") on an empty design asks for that system to
+// be built: there is nothing to add it to yet. The classifier can read such
+// noun phrases as ADD, and stray numbers ("expire after 10 minutes",
+// "second-hand") as SCALE. A load target ("the shop to 5000 rps") keeps
+// SCALE; a change, removal, optimisation or question keeps its intent, since
+// the person may describe a system they have not drawn ("make the e-commerce
+// checkout faster").
+bool buildsOnEmptyDesign(const IntentFrame& frame, const Canvas* canvas, bool namesADomain) {
+  if (!namesADomain || (canvas && !canvas->nodes.empty())) return false;
+  if (frame.intent == Intent::kAddComponent) return true;
+  return frame.intent == Intent::kScaleComponent && !frame.params.rps && !frame.params.users &&
+         !frame.params.connections;
+}
+
+}  // namespace
+
 Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas* canvas, Reading* reading) const {
   if (auto ok = validateRequestText(text); !ok) return tl::unexpected(ok.error());
 
@@ -149,6 +168,10 @@ Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas*
   // list items the catalog does not know become features.
   const bool wantsFeatures = frame.intent == Intent::kBuildFromScratch || frame.intent == Intent::kAddComponent;
   auto items = findRequestedItems(tokens, matcher_, catalog_, frame.intent != Intent::kRemoveComponent, wantsFeatures);
+  if (buildsOnEmptyDesign(frame, canvas, items.domain != nullptr)) {
+    frame.intent = Intent::kBuildFromScratch;
+    items = findRequestedItems(tokens, matcher_, catalog_, true, true);
+  }
   const Domain* domain = items.domain;
   const auto& covered = items.covered;
   frame.excluded = items.excluded;

@@ -152,6 +152,25 @@ TEST_F(AnalyzerTest, UnseenPhrasingsGetTheRightIntent) {
   }
 }
 
+// Naming a kind of system on an empty design is a build, whatever the
+// classifier made of the noun phrase or of a stray number; on a design that
+// has nodes, the classifier's intent stands.
+TEST_F(AnalyzerTest, ASystemNamedOnAnEmptyDesignIsBuilt) {
+  Canvas drawn;
+  drawn.nodes.push_back(CanvasNode{"web", "frontend", "Web", {}, {}});
+  for (const char* text : {"A chat app", "concert ticketing site with seat selection, holds that expire after 10 minutes",
+                           "add a food delivery app"}) {
+    const auto predicted = model_->predict(text).intent;
+    const auto empty = analyze(text);
+    EXPECT_EQ(empty.intent, Intent::kBuildFromScratch) << text;
+    EXPECT_FALSE(empty.components.empty()) << text << ": the domain's services";
+    EXPECT_EQ(analyze(text, &drawn).intent, predicted) << text;
+  }
+  // A load target, or a change to a system not drawn, keeps its intent.
+  EXPECT_EQ(analyze("scale the online shop to 5000 rps").intent, Intent::kScaleComponent);
+  EXPECT_EQ(analyze("make the e-commerce checkout faster").intent, Intent::kOptimize);
+}
+
 TEST_F(AnalyzerTest, BadInputIsRefusedWithAReason) {
   auto empty = analyzer_->analyze("   \n\t ");
   ASSERT_FALSE(empty);
