@@ -7,6 +7,9 @@
 #include <set>
 #include <sstream>
 
+#include <boost/json/serialize.hpp>
+
+#include "agents/config_change.hpp"
 #include "agents/flow_items.hpp"
 #include "agents/scaling_analysis.hpp"
 #include "agents/support.hpp"
@@ -83,6 +86,27 @@ class ArchitectAgent final : public executor::Agent {
       return Work::kDesign;
     }
     return Work::kUpdate;
+  }
+
+  // The canvas node that already realises `c`: by id, config.component, or
+  // what its label or id names.
+  const CanvasNode* nodeOf(const Canvas& canvas, const Component& c) const {
+    for (const auto& n : canvas.nodes) {
+      const auto* declared = n.config.if_contains("component");
+      if (n.id == c.nodeId || (declared && declared->is_string() && declared->get_string() == c.id) ||
+          env_.matcher.componentOf(n.label) == c.id || env_.matcher.componentOf(n.id) == c.id) {
+        return &n;
+      }
+    }
+    return nullptr;
+  }
+
+  // How a service connects to a component of this node type.
+  static const char* usesEdge(const std::string& nodeType) {
+    if (nodeType == "cache") return "cache";
+    if (nodeType == "queue") return "publishes";
+    if (nodeType == "database" || nodeType == "storage" || nodeType == "search") return "reads-writes";
+    return "api-call";
   }
 
   // The components an ADD_COMPONENT prompt names: services, then infrastructure.
@@ -294,28 +318,73 @@ class ArchitectAgent final : public executor::Agent {
     if (!step(ctx, "Reading the current design...", 0.5)) return cancelled();
     switch (input.frame.intent) {
       case Intent::kAddComponent: {
-        const auto all = componentsToAdd(task.prompt);
-        for (const auto* c : all) {
+        // What the prompt names and the canvas already has is where the new
+        // parts attach ("a cache in front of the product service"), not
+        // something to add again.
+        std::vector<const Component*> fresh;
+        std::vector<const CanvasNode*> anchors;
+        for (const auto* c : componentsToAdd(task.prompt)) {
+          if (const auto* existing = nodeOf(input.baseCanvas, *c)) {
+            anchors.push_back(existing);
+          } else {
+            fresh.push_back(c);
+          }
+        }
+        std::set<std::pair<std::string, std::string>> connected;
+        auto connect = [&](const std::string& from, const std::string& to, const char* type) {
+          if (from != to && connected.emplace(from, to).second) result.canvasUpdate.edges.push_back(edge(from, to, type));
+        };
+        for (const auto* c : fresh) {
           result.canvasUpdate.nodes.push_back(node(c->nodeId, c->nodeType, c->name, {{"component", c->id}}));
           for (const auto& dep : c->dependsOn) {
             const auto* d = env_.catalog.find(dep);
             for (const auto& n : input.baseCanvas.nodes) {
-              if (d && (n.id == d->nodeId || env_.matcher.componentOf(n.label) == dep)) {
-                result.canvasUpdate.edges.push_back(edge(c->nodeId, n.id, "api-call"));
-              }
+              if (d && (n.id == d->nodeId || env_.matcher.componentOf(n.label) == dep)) connect(c->nodeId, n.id, "api-call");
             }
           }
           for (const auto& n : input.baseCanvas.nodes) {
             auto comp = env_.matcher.componentOf(n.label);
             const auto* other = env_.catalog.find(comp);
             if (other && std::find(other->dependsOn.begin(), other->dependsOn.end(), c->id) != other->dependsOn.end()) {
-              result.canvasUpdate.edges.push_back(edge(n.id, c->nodeId, "api-call"));
+              connect(n.id, c->nodeId, "api-call");
             }
-            if (n.type == "gateway" && c->isService()) result.canvasUpdate.edges.push_back(edge(n.id, c->nodeId, "api-call"));
+            if (n.type == "gateway" && c->isService()) connect(n.id, c->nodeId, "api-call");
+          }
+          if (c->isService()) {
+            // A new service uses the stores and queues named with it.
+            for (const auto* a : anchors) {
+              if (a->type != "service" && a->type != "gateway" && a->type != "frontend") connect(c->nodeId, a->id, usesEdge(a->type));
+            }
+          } else if (c->nodeType == "monitoring") {
+            // Monitoring scrapes the services named with it, or all of them.
+            for (const auto& n : input.baseCanvas.nodes) {
+              const bool named = std::any_of(anchors.begin(), anchors.end(), [&](const auto* a) { return a->id == n.id; });
+              if (n.type == "service" && (named || anchors.empty())) connect(c->nodeId, n.id, "scrapes");
+            }
+          } else {
+            // Infrastructure is used by the services named with it.
+            for (const auto* a : anchors) {
+              if (a->type == "service") connect(a->id, c->nodeId, usesEdge(c->nodeType));
+            }
           }
         }
-        result.summary = "Placed " + std::to_string(all.size()) + " new component(s) with " +
+        if (fresh.empty()) {
+          // Everything named is there already: connect the named services to
+          // the named infrastructure.
+          for (const auto* from : anchors) {
+            if (from->type != "service") continue;
+            for (const auto* to : anchors) {
+              if (to->type != "service" && to->type != "gateway" && to->type != "frontend") connect(from->id, to->id, usesEdge(to->type));
+            }
+          }
+        }
+        result.summary = "Placed " + std::to_string(fresh.size()) + " new component(s) with " +
                          std::to_string(result.canvasUpdate.edges.size()) + " connection(s)";
+        if (!anchors.empty()) {
+          std::string names;
+          for (const auto* a : anchors) names += (names.empty() ? "" : ", ") + a->id;
+          result.summary += ", attached to " + names;
+        }
         break;
       }
       case Intent::kRemoveComponent:
@@ -360,13 +429,25 @@ class ArchitectAgent final : public executor::Agent {
         break;
       }
       default: {
-        CanvasNode changed = node(target, "service", "", {{"lastChange", input.request}});
-        if (const auto* existing = input.baseCanvas.findNode(target)) {
-          changed.type = existing->type;
-          changed.label = existing->label;
+        // A change to the design as a whole ("make it faster") has no node
+        // of its own to record it on.
+        const auto* existing = input.baseCanvas.findNode(target);
+        if (!existing) {
+          result.summary = "Change plan for the design as a whole: " + input.request;
+          break;
         }
+        CanvasNode changed = *existing;
+        std::string applied;
+        if (input.frame.intent == Intent::kModifyComponent) {
+          for (const auto& [key, value] : requestedConfigChanges(input.request, *existing)) {
+            changed.config[key] = value;
+            applied += (applied.empty() ? "" : ", ") + std::string(key) + " = " +
+                       (value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value));
+          }
+        }
+        changed.config["lastChange"] = input.request;
         result.canvasUpdate.nodes.push_back(std::move(changed));
-        result.summary = "Updated the design of " + target;
+        result.summary = "Updated the design of " + target + (applied.empty() ? "" : ": " + applied);
       }
     }
     return result;

@@ -709,7 +709,9 @@ class OpsAgent final : public executor::Agent {
     result.files.push_back({"monitoring/alerts.yml", *text});
     result.canvasUpdate.nodes.push_back(
         CanvasNode{"monitoring", "monitoring", "Monitoring", {}, {{"stack", "Prometheus + Grafana"}}});
-    result.canvasUpdate.edges.push_back(CanvasEdge{"", "monitoring", target, "scrapes"});
+    // Monitoring added for its own sake watches the services (the architect
+    // connects it); it does not scrape itself.
+    if (target != "monitoring") result.canvasUpdate.edges.push_back(CanvasEdge{"", "monitoring", target, "scrapes"});
     result.summary = "Alert rules for error rate, p99 latency and saturation of " + target;
     return result;
   }

@@ -117,17 +117,27 @@ std::string addPattern(const PlanRequest& r) {
 
 PlanOutcome add(const PlanRequest& r) {
   PlanBuilder b;
-  const auto targets = targetsOf(r, 6);
+  // What the request names and the canvas has already is where the new parts
+  // attach ("a cache in front of the product service"): it is wired, not
+  // built again.
+  std::vector<TargetInfo> targets, anchors;
+  for (auto& t : targetsOf(r, 6)) (t.onCanvas ? anchors : targets).push_back(std::move(t));
+  if (targets.empty()) {
+    targets = std::move(anchors);  // all of it exists: the work is the wiring
+    anchors.clear();
+  }
   const Stack stack = stackFor(r.context.userPreferences);
   std::string where = r.context.empty ? "a new design" : "the existing design (" +
                                                              std::to_string(r.context.components.size()) + " components)";
+  const std::string attached = anchors.empty() ? "" : ", attached to " + joinList(labels(anchors));
   auto arch = b.add("Integrate " + joinList(labels(targets)) + " into Architecture",
                     "Place the new components and their connections", TaskType::kArchitecture, kArchitectAgent, 20,
-                    "Add " + joinList(labels(targets)) + " to " + where +
+                    "Add " + joinList(labels(targets)) + " to " + where + attached +
                         ": choose its connections to existing services, its data ownership, and its API." +
                         scaleClause(r.frame.params));
   std::vector<std::string> finals;
   for (const auto& t : targets) {
+    if (t.onCanvas) continue;  // everything named exists: only the wiring below
     if (t.component && t.component->isService()) {
       std::string schemaOrArch = arch;
       if (!t.component->entities.empty()) {
@@ -156,12 +166,16 @@ PlanOutcome add(const PlanRequest& r) {
     }
   }
   if (!r.context.empty) {
+    const std::string which = anchors.empty() ? "the existing services" : joinList(labels(anchors));
+    if (finals.empty()) finals.push_back(arch);
     finals.push_back(b.add("Wire " + joinList(labels(targets)) + " into Existing Services",
-                           "Update existing services to call the new components", TaskType::kCodeGeneration, kCodeAgent, 20,
-                           "Update the existing services that interact with " + joinList(labels(targets)) +
-                               " (clients, routes, and configuration), leaving unrelated services unchanged.",
-                           finals));
+                    "Update existing services to call the new components", TaskType::kCodeGeneration, kCodeAgent, 20,
+                    "Update " + which + " that interact" + (anchors.size() == 1 ? "s" : "") + " with " +
+                        joinList(labels(targets)) +
+                        " (clients, routes, and configuration), leaving unrelated services unchanged.",
+                    finals));
   }
+  if (finals.empty()) finals.push_back(arch);
   b.add("Integration Tests", "Test the new components with their neighbours", TaskType::kTesting, kTestAgent, 15,
         "Generate integration tests for " + joinList(labels(targets)) + " and the services that call them.", finals, true);
   return {Route::kStatic, addPattern(r), b.finish()};
