@@ -353,18 +353,20 @@ class ArchitectAgent final : public executor::Agent {
           if (c->isService()) {
             // A new service uses the stores and queues named with it.
             for (const auto* a : anchors) {
-              if (a->type != "service" && a->type != "gateway" && a->type != "frontend") connect(c->nodeId, a->id, usesEdge(a->type));
+              if (!detail::isServiceNode(*a) && a->type != "gateway" && a->type != "frontend") {
+                connect(c->nodeId, a->id, usesEdge(a->type));
+              }
             }
           } else if (c->nodeType == "monitoring") {
             // Monitoring scrapes the services named with it, or all of them.
             for (const auto& n : input.baseCanvas.nodes) {
               const bool named = std::any_of(anchors.begin(), anchors.end(), [&](const auto* a) { return a->id == n.id; });
-              if (n.type == "service" && (named || anchors.empty())) connect(c->nodeId, n.id, "scrapes");
+              if (detail::isServiceNode(n) && (named || anchors.empty())) connect(c->nodeId, n.id, "scrapes");
             }
           } else {
             // Infrastructure is used by the services named with it.
             for (const auto* a : anchors) {
-              if (a->type == "service") connect(a->id, c->nodeId, usesEdge(c->nodeType));
+              if (detail::isServiceNode(*a)) connect(a->id, c->nodeId, usesEdge(c->nodeType));
             }
           }
         }
@@ -372,9 +374,11 @@ class ArchitectAgent final : public executor::Agent {
           // Everything named is there already: connect the named services to
           // the named infrastructure.
           for (const auto* from : anchors) {
-            if (from->type != "service") continue;
+            if (!detail::isServiceNode(*from)) continue;
             for (const auto* to : anchors) {
-              if (to->type != "service" && to->type != "gateway" && to->type != "frontend") connect(from->id, to->id, usesEdge(to->type));
+              if (!detail::isServiceNode(*to) && to->type != "gateway" && to->type != "frontend") {
+                connect(from->id, to->id, usesEdge(to->type));
+              }
             }
           }
         }

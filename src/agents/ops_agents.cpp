@@ -588,6 +588,91 @@ void fillCanvas(const ScaledDeployment& d, const Canvas& canvas, executor::TaskR
   }
 }
 
+// ---- A component added to the design -------------------------------------------
+
+// How a piece of infrastructure runs in a container, and how its clients
+// reach it. Chosen by node type, then by the product the request or the
+// canvas names ("kafka", "MySQL", "memcached").
+struct Runtime {
+  std::string engine;
+  std::string image;
+  std::vector<std::string> command;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::vector<int> ports;
+  std::vector<std::string> healthcheck;
+  std::string dataPath;
+  std::string urlVariable;
+  std::string urlFormat;  // "{host}" is the service name
+};
+
+std::optional<Runtime> runtimeFor(const std::string& nodeType, const std::string& hints) {
+  auto says = [&](std::string_view word) { return hints.find(word) != std::string::npos; };
+  if (nodeType == "cache") {
+    if (says("memcache")) {
+      return Runtime{"Memcached", "memcached:1.6-alpine", {"memcached", "-m", "256"}, {}, {11211},
+                     {"CMD-SHELL", "nc -z localhost 11211"}, "/tmp", "MEMCACHED_SERVERS", "{host}:11211"};
+    }
+    return Runtime{"Redis",
+                   "redis:7-alpine",
+                   {"redis-server", "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru", "--save", ""},
+                   {},
+                   {6379},
+                   {"CMD", "redis-cli", "ping"},
+                   "/data",
+                   "REDIS_URL",
+                   "redis://{host}:6379/0"};
+  }
+  if (nodeType == "queue") {
+    if (says("kafka") || says("stream")) {
+      return Runtime{"Kafka", "apache/kafka:3.7.0", {}, {}, {9092},
+                     {"CMD-SHELL", "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092"},
+                     "/var/lib/kafka/data", "KAFKA_BROKERS", "{host}:9092"};
+    }
+    return Runtime{"RabbitMQ", "rabbitmq:3.13-management", {}, {}, {5672, 15672},
+                   {"CMD", "rabbitmq-diagnostics", "-q", "ping"}, "/var/lib/rabbitmq", "AMQP_URL",
+                   "amqp://guest:guest@{host}:5672"};
+  }
+  if (nodeType == "search") {
+    if (says("opensearch")) {
+      return Runtime{"OpenSearch", "opensearchproject/opensearch:2.13.0", {},
+                     {{"discovery.type", "single-node"}, {"DISABLE_SECURITY_PLUGIN", "true"},
+                      {"OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m"}},
+                     {9200}, {"CMD-SHELL", "curl -fs http://localhost:9200/_cluster/health"},
+                     "/usr/share/opensearch/data", "SEARCH_URL", "http://{host}:9200"};
+    }
+    return Runtime{"Elasticsearch", "elasticsearch:8.13.4", {},
+                   {{"discovery.type", "single-node"}, {"xpack.security.enabled", "false"},
+                    {"ES_JAVA_OPTS", "-Xms512m -Xmx512m"}},
+                   {9200}, {"CMD-SHELL", "curl -fs http://localhost:9200/_cluster/health"},
+                   "/usr/share/elasticsearch/data", "SEARCH_URL", "http://{host}:9200"};
+  }
+  if (nodeType == "storage") {
+    return Runtime{"MinIO (S3 API)", "minio/minio", {"server", "/data", "--console-address", ":9001"},
+                   {{"MINIO_ROOT_USER", "${MINIO_ROOT_USER:-minio}"},
+                    {"MINIO_ROOT_PASSWORD", "${MINIO_ROOT_PASSWORD:?set MINIO_ROOT_PASSWORD}"}},
+                   {9000, 9001}, {"CMD", "mc", "ready", "local"}, "/data", "S3_ENDPOINT", "http://{host}:9000"};
+  }
+  if (nodeType == "database") {
+    if (says("mysql") || says("mariadb")) {
+      return Runtime{"MySQL", "mysql:8.4", {},
+                     {{"MYSQL_ROOT_PASSWORD", "${MYSQL_ROOT_PASSWORD:?set MYSQL_ROOT_PASSWORD}"}, {"MYSQL_DATABASE", "app"}},
+                     {3306}, {"CMD", "mysqladmin", "ping", "-h", "localhost"}, "/var/lib/mysql", "DATABASE_URL",
+                     "mysql://root:${MYSQL_ROOT_PASSWORD}@{host}:3306/app"};
+    }
+    return Runtime{"PostgreSQL", "postgres:16-alpine", {},
+                   {{"POSTGRES_PASSWORD", "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"}, {"POSTGRES_DB", "app"}},
+                   {5432}, {"CMD-SHELL", "pg_isready -U postgres"}, "/var/lib/postgresql/data", "DATABASE_URL",
+                   "postgres://postgres:${POSTGRES_PASSWORD}@{host}:5432/app"};
+  }
+  return std::nullopt;
+}
+
+std::string quotedList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + json::serialize(json::value(item));
+  return out;
+}
+
 // ---- The agents ----------------------------------------------------------------
 
 class OpsAgent final : public executor::Agent {
@@ -598,7 +683,9 @@ class OpsAgent final : public executor::Agent {
   Result<executor::TaskResult> run(executor::TaskContext& ctx) override {
     const bool monitoring = detail::containsWord(ctx.task().name, "monitoring");
     if (scalesATarget(ctx)) return monitoring ? scaledMonitoring(ctx) : scaledDeployment(ctx);
-    return monitoring ? alerts(ctx) : loadBalancer(ctx);
+    if (monitoring) return alerts(ctx);
+    if (auto added = addedComponent(ctx)) return componentConfig(ctx, *added);
+    return loadBalancer(ctx);
   }
 
   // Deployment (load balancer or alerts) of the services as sized, in front
@@ -716,6 +803,85 @@ class OpsAgent final : public executor::Agent {
     return result;
   }
 
+  // The infrastructure an ADD run's "<Name> Configuration" task is about,
+  // when it is one that runs as a container of its own.
+  struct Added {
+    const Component* component;
+    std::string nodeId;
+    std::string label;
+    Runtime runtime;
+  };
+  std::optional<Added> addedComponent(const executor::TaskContext& ctx) const {
+    const auto& input = ctx.input();
+    if (input.frame.intent != Intent::kAddComponent) return std::nullopt;
+    for (const auto& c : env_.catalog.components()) {
+      if (ctx.task().name != c.name + " Configuration") continue;
+      const Canvas canvas = currentCanvas(ctx);
+      std::string nodeId = c.nodeId, label = c.name, hints = input.request;
+      for (const auto& n : canvas.nodes) {
+        const auto* declared = n.config.if_contains("component");
+        if (n.id == c.nodeId || (declared && declared->is_string() && declared->get_string() == c.id)) {
+          nodeId = n.id;
+          label = n.label.empty() ? n.id : n.label;
+          hints += " " + n.label + " " + json::serialize(n.config);
+        }
+      }
+      std::transform(hints.begin(), hints.end(), hints.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      auto runtime = runtimeFor(c.nodeType, hints);
+      if (!runtime) return std::nullopt;
+      return Added{&c, nodeId, label, std::move(*runtime)};
+    }
+    return std::nullopt;
+  }
+
+  // A compose file that runs the added component beside the design's, and
+  // points the services that use it (their edges to it) at it.
+  Result<executor::TaskResult> componentConfig(executor::TaskContext& ctx, const Added& added) {
+    if (!step(ctx, "Writing the " + added.runtime.engine + " service and its clients' settings...", 1.0)) {
+      return cancelled();
+    }
+    const Canvas canvas = currentCanvas(ctx);
+    const std::string service = detail::slug(added.nodeId);
+    std::string url = added.runtime.urlFormat;
+    url.replace(url.find("{host}"), 6, service);
+    json::array clients;
+    std::string clientList;
+    for (const auto& e : canvas.edges) {
+      const auto* from = canvas.findNode(e.source);
+      if (e.target != added.nodeId || !from || !detail::isServiceNode(*from)) continue;
+      clients.push_back(json::object{{"name", detail::slug(from->id)}, {"urlVariable", added.runtime.urlVariable},
+                                     {"url", url}, {"service", service}});
+      clientList += (clientList.empty() ? "" : ", ") + from->id;
+    }
+    json::array environment, ports;
+    for (const auto& [key, value] : added.runtime.environment) environment.push_back(json::object{{"key", key}, {"value", value}});
+    for (int port : added.runtime.ports) ports.push_back(port);
+    const std::string path = "deploy/" + service + ".compose.yml";
+    auto text = render("deploy/component-compose.yml",
+                       json::object{{"label", added.label},
+                                    {"engine", added.runtime.engine},
+                                    {"path", path},
+                                    {"service", service},
+                                    {"image", added.runtime.image},
+                                    {"hasCommand", !added.runtime.command.empty()},
+                                    {"commandList", quotedList(added.runtime.command)},
+                                    {"hasEnvironment", !environment.empty()},
+                                    {"environment", environment},
+                                    {"ports", ports},
+                                    {"healthcheckList", quotedList(added.runtime.healthcheck)},
+                                    {"dataPath", added.runtime.dataPath},
+                                    {"hasClients", !clients.empty()},
+                                    {"clientList", clientList},
+                                    {"urlVariable", added.runtime.urlVariable},
+                                    {"clients", clients}});
+    if (!text) return tl::unexpected(text.error());
+    executor::TaskResult result;
+    result.files.push_back({path, *text});
+    result.summary = added.runtime.engine + " for " + added.nodeId +
+                     (clientList.empty() ? std::string() : ", used by " + clientList) + " (" + path + ")";
+    return result;
+  }
+
   // Other intents: an NGINX upstream over the sized instances.
   Result<executor::TaskResult> loadBalancer(executor::TaskContext& ctx) {
     const auto& input = ctx.input();
@@ -736,7 +902,9 @@ class OpsAgent final : public executor::Agent {
     result.files.push_back({"deploy/nginx.conf", *text});
     const bool hasLb = std::any_of(input.baseCanvas.nodes.begin(), input.baseCanvas.nodes.end(),
                                    [](const CanvasNode& n) { return n.type == "load_balancer"; });
-    if (!hasLb) {
+    const auto* targetNode = currentCanvas(ctx).findNode(target);
+    const bool balancesAService = !targetNode || detail::isServiceNode(*targetNode);
+    if (!hasLb && balancesAService) {
       result.canvasUpdate.nodes.push_back(
           CanvasNode{"load-balancer", "load_balancer", "Load Balancer (NGINX)", {}, {{"algorithm", "round-robin"}}});
       result.canvasUpdate.edges.push_back(CanvasEdge{"", "load-balancer", target, "routes"});

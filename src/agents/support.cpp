@@ -8,6 +8,13 @@
 
 namespace ymy::agents::detail {
 
+bool isServiceNode(const CanvasNode& node) {
+  static constexpr std::string_view kInfrastructure[] = {"database", "cache",   "queue",      "storage",  "search",
+                                                         "cdn",      "gateway", "frontend",   "monitoring",
+                                                         "load_balancer"};
+  return std::find(std::begin(kInfrastructure), std::end(kInfrastructure), node.type) == std::end(kInfrastructure);
+}
+
 std::string slug(std::string_view text) {
   std::string out;
   for (char ch : text) {

@@ -16,6 +16,9 @@ std::string slug(std::string_view text);
 // "loyalty points" -> "Loyalty Points"
 std::string titleCase(std::string_view text);
 bool containsWord(std::string_view haystack, std::string_view needle);  // case-insensitive substring
+// A node that runs application code ("service", "microservice", "worker",
+// ...): anything but the data stores, queues and edge infrastructure.
+bool isServiceNode(const CanvasNode& node);
 
 // What an agent returns when its run was cancelled.
 inline tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }

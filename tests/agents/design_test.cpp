@@ -181,6 +181,91 @@ TEST_F(DesignTest, VariedRequestsProduceValidArtifacts) {
 }
 
 // The preferred stack shapes the code: Python requests get FastAPI services.
+// A small design of the kind people draw, with their own ids.
+Canvas drawnShop() {
+  auto c = canvasFromJson(*json::parse(R"({
+    "nodes": [
+      {"id":"web","type":"frontend","label":"Web App"},
+      {"id":"gw","type":"gateway","label":"API Gateway"},
+      {"id":"product-service","type":"service","label":"Product Service","config":{"instances":1}},
+      {"id":"cart-service","type":"service","label":"Cart Service","config":{"instances":1}},
+      {"id":"redis-cache","type":"cache","label":"Redis"},
+      {"id":"shop-db","type":"database","label":"Shop DB","config":{"engine":"MySQL","replicas":0}}],
+    "edges": [
+      {"id":"e1","source":"web","target":"gw"},{"id":"e2","source":"gw","target":"product-service"},
+      {"id":"e3","source":"gw","target":"cart-service"},{"id":"e4","source":"cart-service","target":"redis-cache"},
+      {"id":"e5","source":"product-service","target":"shop-db"},{"id":"e6","source":"cart-service","target":"shop-db"}]
+  })", "canvas"));
+  EXPECT_TRUE(c) << c.error().message;
+  return *c;
+}
+
+bool hasEdge(const Canvas& c, std::string_view from, std::string_view to) {
+  return std::any_of(c.edges.begin(), c.edges.end(), [&](const auto& e) { return e.source == from && e.target == to; });
+}
+
+TEST_F(DesignTest, AddingAttachesToWhatTheRequestNamesOnTheCanvas) {
+  const Canvas before = drawnShop();
+  auto out = run("put a redis cache in front of the product service", &before);
+  const auto& ex = out.design->execution();
+  ASSERT_TRUE(ex.summary().success);
+  const auto& after = ex.assembly().canvas;
+  EXPECT_TRUE(hasEdge(after, "product-service", "redis-cache"));
+  EXPECT_EQ(after.nodes.size(), before.nodes.size()) << "nothing new: the cache and the service exist";
+  for (const auto& t : ex.plan().tasks) EXPECT_EQ(t.name.find("Implementation"), std::string::npos) << t.name;
+
+  auto monitored = run("add monitoring and alerting with prometheus", &before);
+  const auto& m = monitored.design->execution().assembly().canvas;
+  ASSERT_NE(m.findNode("monitoring"), nullptr);
+  EXPECT_TRUE(hasEdge(m, "monitoring", "product-service"));
+  EXPECT_TRUE(hasEdge(m, "monitoring", "cart-service"));
+  for (const auto& e : m.edges) EXPECT_NE(e.source, e.target) << e.id;
+}
+
+// Added infrastructure gets a container of its own and its clients' settings,
+// not a load balancer.
+TEST_F(DesignTest, AddedInfrastructureRunsBesideTheDesignAndItsClientsFindIt) {
+  const Canvas before = drawnShop();
+  auto out = run("add a kafka queue between the cart and product services", &before);
+  const auto& ex = out.design->execution();
+  ASSERT_TRUE(ex.summary().success);
+  const auto& canvas = ex.assembly().canvas;
+  for (const auto& n : canvas.nodes) EXPECT_NE(n.type, "load_balancer") << n.id;
+  const GeneratedFile* compose = nullptr;
+  for (const auto& f : ex.assembly().files) {
+    if (f.path.starts_with("deploy/") && f.path.ends_with(".compose.yml")) compose = &f;
+  }
+  ASSERT_NE(compose, nullptr);
+  expectValid({*compose}, "queue compose file");
+  const auto doc = YAML::Load(compose->content);
+  std::string queue;
+  for (const auto& n : canvas.nodes) {
+    if (n.type == "queue") queue = n.id;
+  }
+  ASSERT_FALSE(queue.empty());
+  EXPECT_NE(doc["services"][queue]["image"].as<std::string>().find("kafka"), std::string::npos) << compose->content;
+  for (const char* client : {"cart-service", "product-service"}) {
+    ASSERT_TRUE(hasEdge(canvas, client, queue)) << client;
+    EXPECT_EQ(doc["services"][client]["environment"]["KAFKA_BROKERS"].as<std::string>(), queue + ":9092");
+  }
+}
+
+TEST_F(DesignTest, ModifyingChangesTheNodesConfigAndOptimisingAddsNoNode) {
+  const Canvas before = drawnShop();
+  auto out = run("switch the shop database from MySQL to PostgreSQL", &before);
+  ASSERT_TRUE(out.design->execution().summary().success);
+  const auto* db = out.design->execution().assembly().canvas.findNode("shop-db");
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(db->config.at("engine"), "PostgreSQL");
+
+  auto scaled = run("set the cart service to 4 instances", &before);
+  EXPECT_EQ(scaled.design->execution().assembly().canvas.findNode("cart-service")->config.at("instances"), 4);
+
+  auto faster = run("make it faster", &before);
+  ASSERT_TRUE(faster.design->execution().summary().success);
+  EXPECT_EQ(faster.design->execution().assembly().canvas.findNode("system"), nullptr);
+}
+
 TEST_F(DesignTest, PythonPreferenceGivesPythonServices) {
   auto [design, events] = run("build a blog platform with comments in Python and Postgres");
   const auto& ex = design->execution();
