@@ -391,10 +391,33 @@ class ArchitectAgent final : public executor::Agent {
         }
         break;
       }
-      case Intent::kRemoveComponent:
-        result.removeNodes.push_back(target);
-        result.summary = "Removed " + target + " and its connections";
+      case Intent::kRemoveComponent: {
+        // Each "Remove <node> and Rewire" task removes the node its prompt
+        // names (a request can name several), with the data stores only it used.
+        std::string removed = target;
+        for (const auto& n : input.baseCanvas.nodes) {
+          if (task.prompt.starts_with("Remove " + n.id + " ")) removed = n.id;
+        }
+        result.removeNodes.push_back(removed);
+        for (const auto& n : input.baseCanvas.nodes) {
+          if (n.type != "database" && n.type != "storage" && n.type != "search") continue;
+          bool used = false, onlyByRemoved = true;
+          for (const auto& e : input.baseCanvas.edges) {
+            if (e.source != n.id && e.target != n.id) continue;
+            used = true;
+            onlyByRemoved = onlyByRemoved && (e.source == removed || e.target == removed);
+          }
+          if (used && onlyByRemoved) result.removeNodes.push_back(n.id);
+        }
+        result.summary = "Removed " + removed + " and its connections";
+        if (result.removeNodes.size() > 1) {
+          result.summary += ", and its data store" + std::string(result.removeNodes.size() > 2 ? "s " : " ");
+          for (std::size_t i = 1; i < result.removeNodes.size(); ++i) {
+            result.summary += (i > 1 ? ", " : "") + result.removeNodes[i];
+          }
+        }
         break;
+      }
       case Intent::kScaleComponent: {
         // The scaled component as the sizing has it; the merger replaces the
         // node with it when the run is assembled (REPLACE_COMPONENT).

@@ -250,6 +250,22 @@ TEST_F(DesignTest, AddedInfrastructureRunsBesideTheDesignAndItsClientsFindIt) {
   }
 }
 
+TEST_F(DesignTest, RemovingSeveralComponentsRemovesEachWithTheStoresOnlyItUsed) {
+  Canvas before = drawnShop();
+  before.nodes.push_back(CanvasNode{"reviews", "service", "Reviews Service", {}, {}});
+  before.nodes.push_back(CanvasNode{"reviews-db", "database", "Reviews DB", {}, {}});
+  before.edges.push_back(CanvasEdge{"e7", "gw", "reviews", "api-call"});
+  before.edges.push_back(CanvasEdge{"e8", "reviews", "reviews-db", "reads-writes"});
+  auto out = run("drop the cart service and the reviews service", &before);
+  ASSERT_TRUE(out.design->execution().summary().success);
+  const auto& after = out.design->execution().assembly().canvas;
+  EXPECT_EQ(after.findNode("cart-service"), nullptr);
+  EXPECT_EQ(after.findNode("reviews"), nullptr);
+  EXPECT_EQ(after.findNode("reviews-db"), nullptr) << "used by the removed service alone";
+  EXPECT_NE(after.findNode("shop-db"), nullptr) << "still used by the product service";
+  EXPECT_NE(after.findNode("product-service"), nullptr);
+}
+
 TEST_F(DesignTest, ModifyingChangesTheNodesConfigAndOptimisingAddsNoNode) {
   const Canvas before = drawnShop();
   auto out = run("switch the shop database from MySQL to PostgreSQL", &before);
