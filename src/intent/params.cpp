@@ -15,6 +15,10 @@ const std::set<std::string> kRateNouns = {
     "login", "upload", "search", "checkout", "api", "job", "task", "txs", "impression", "click",
     "signup", "lookup", "update", "post", "tweet", "notification", "ride", "booking", "trade",
 };
+// Amounts that are not events, so "<n> <unit> per second" is no request rate.
+const std::set<std::string> kNotCounted = {"b", "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "byte",
+                                           "bytes", "bit", "bits", "mbps", "gbps", "usd", "dollar", "dollars", "eur",
+                                           "euro", "euros", "cent", "cents", "percent", "x", "time", "times"};
 const std::set<std::string> kSecond = {"s", "sec", "secs", "second", "seconds"};
 const std::set<std::string> kMinute = {"min", "mins", "minute", "minutes", "m"};
 const std::set<std::string> kHour = {"h", "hr", "hrs", "hour", "hours"};
@@ -50,12 +54,22 @@ double rateDivisor(const std::vector<Token>& t, std::size_t i, std::size_t* cons
   if (w == "rpm" || w == "qpm" || w == "tpm") return 60;
   if (w == "rph") return 3600;
   // Optional qualifier: "5000 concurrent requests", "5k api calls", "5k write requests".
-  if ((w == "concurrent" || w == "api" || w == "http" || w == "write" || w == "read" ||
-       w == "peak" || w == "incoming" || w == "login" || w == "auth") &&
-      j + 1 < t.size() && (isWord(t, j + 1, kRateNouns))) {
+  // Any one qualifier: "5000 concurrent requests", "5k api calls", "20k bid requests".
+  if (!isWord(t, j, kNotCounted) && j + 1 < t.size() && isWord(t, j + 1, kRateNouns)) {
     ++j;
   }
-  if (!isWord(t, j, kRateNouns)) return 0;
+  if (!isWord(t, j, kRateNouns)) {
+    // Any other thing counted "per" a period is a rate too ("50k redirects
+    // per second", "2k bids per second"), unless it is an amount of data or
+    // money, or another period ("5 GB per day", "3 minutes per hour").
+    const bool per = isWord(t, j + 1, "per");
+    const bool period = isWord(t, j + 2, kSecond) || isWord(t, j + 2, kMinute) || isWord(t, j + 2, kHour) ||
+                        isWord(t, j + 2, kDay);
+    if (!per || !period || isWord(t, j, kNotCounted) || isWord(t, j, kSecond) || isWord(t, j, kMinute) ||
+        isWord(t, j, kHour) || isWord(t, j, kDay)) {
+      return 0;
+    }
+  }
   std::size_t k = j + 1;
   if (isWord(t, k, "per") || isWord(t, k, "a") || isWord(t, k, "each") || isWord(t, k, "every")) ++k;
   if (isWord(t, k, kSecond)) {

@@ -53,6 +53,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"an SLA of 99.9 percent", no, no, no, no, 99.9, no},
         Case{"10 million users and 20k RPS with p95 under 300 ms", 20000, 300, 1e7, no, no, 95},
         Case{"add 3 replicas to the cart", no, no, no, no, no, no},
+        // Anything counted per a period is a rate; amounts of data are not.
+        Case{"the shortener takes 50k redirects per second", 50000, no, no, no, no, no},
+        Case{"answer 20k bid requests per second", 20000, no, no, no, no, no},
+        Case{"ingest 2 GB per day of logs", no, no, no, no, no, no},
+        Case{"sensors report every 5 seconds", no, no, no, no, no, no},
+        Case{"sessions expire after 30 minutes", no, no, no, no, no, no},
         Case{"cut costs by 30%", no, no, no, no, no, no}),
     [](const testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
 
