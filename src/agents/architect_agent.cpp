@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -494,11 +495,41 @@ class ArchitectAgent final : public executor::Agent {
       return std::count_if(canvas.nodes.begin(), canvas.nodes.end(), [&](const CanvasNode& n) { return n.type == type; });
     };
     if (canvas.nodes.empty()) findings.push_back("The canvas is empty: there is no existing design to analyse.");
+    // Who uses each node: the sources of the edges into it.
+    std::map<std::string, std::vector<std::string>> usedBy;
+    for (const auto& e : canvas.edges) usedBy[e.target].push_back(e.source);
+    auto users = [&](const CanvasNode& n) {
+      const auto it = usedBy.find(n.id);
+      return it == usedBy.end() ? std::vector<std::string>{} : it->second;
+    };
+    auto joined = [](const std::vector<std::string>& ids) {
+      std::string out;
+      for (std::size_t i = 0; i < ids.size() && i < 4; ++i) out += (i ? ", " : "") + ids[i];
+      return ids.size() > 4 ? out + " and " + std::to_string(ids.size() - 4) + " more" : out;
+    };
     for (const auto& n : canvas.nodes) {
       if (focus && n.id != focus->id) continue;
-      auto instances = n.config.find("instances");
-      if (n.type == "service" && (instances == n.config.end() || (instances->value().is_int64() && instances->value().get_int64() <= 1))) {
+      // Counts as the capacity model reads them ("replicas": "6 pods", {"min": 2}).
+      auto read = env_.capacity.analyse(n, &canvas);
+      const int instances = read ? read->instances : 1;
+      const int replicas = read ? read->readReplicas : 0;
+      const auto callers = users(n);
+      if (detail::isServiceNode(n) && instances <= 1) {
         findings.push_back(n.id + " runs a single instance: no horizontal scaling, a single point of failure.");
+      } else if ((n.type == "gateway" || n.type == "load_balancer") && instances <= 1 &&
+                 std::any_of(canvas.edges.begin(), canvas.edges.end(),
+                             [&](const CanvasEdge& e) { return e.source == n.id || e.target == n.id; })) {
+        findings.push_back(n.id + " is a single instance that every request passes through: a single point of failure.");
+      } else if (n.type == "database" && replicas == 0) {
+        findings.push_back(callers.size() > 1
+                               ? n.id + " is one primary without replicas shared by " + joined(callers) +
+                                     ": a single point of failure for all of them, and their coupling point."
+                               : n.id + " is one primary without a standby or read replicas: a single point of failure.");
+      } else if ((n.type == "cache" || n.type == "queue") && instances <= 1 && !callers.empty()) {
+        findings.push_back(n.id + (n.type == "cache" ? " is a single cache node used by " + joined(callers) +
+                                                          ": losing it sends every read to the databases."
+                                                    : " is a single broker used by " + joined(callers) +
+                                                          ": messages in flight are lost with it."));
       }
       auto session = n.config.find("session_store");
       if (session != n.config.end() && session->value().is_string() &&
@@ -510,7 +541,9 @@ class ArchitectAgent final : public executor::Agent {
         findings.push_back(n.id + " uses a single database instance without read replicas.");
       }
     }
-    if (!canvas.nodes.empty() && countType("load_balancer") == 0) findings.push_back("No load balancer in front of the services.");
+    if (!canvas.nodes.empty() && countType("load_balancer") == 0 && countType("gateway") == 0) {
+      findings.push_back("Nothing in front of the services spreads load: no load balancer or gateway.");
+    }
     if (!canvas.nodes.empty() && countType("cache") == 0) findings.push_back("No cache in front of hot reads.");
     if (!canvas.nodes.empty() && countType("monitoring") == 0) findings.push_back("No monitoring or alerting.");
     md << "## Findings\n\n";

@@ -266,6 +266,23 @@ TEST_F(DesignTest, RemovingSeveralComponentsRemovesEachWithTheStoresOnlyItUsed) 
   EXPECT_NE(after.findNode("product-service"), nullptr);
 }
 
+TEST_F(DesignTest, SinglePointsOfFailureIncludeSharedStoresAndTheEntryPoint) {
+  const Canvas before = drawnShop();
+  auto out = run("what are the single points of failure in this design?", &before);
+  ASSERT_TRUE(out.design->execution().summary().success);
+  std::string report;
+  for (const auto& f : out.design->execution().assembly().files) {
+    if (f.path.starts_with("analysis/")) report += f.content;
+  }
+  for (const char* expected : {"shop-db is one primary without replicas shared by product-service, cart-service",
+                               "gw is a single instance that every request passes through",
+                               "redis-cache is a single cache node used by cart-service",
+                               "product-service runs a single instance"}) {
+    EXPECT_NE(report.find(expected), std::string::npos) << expected << "\n" << report;
+  }
+  EXPECT_EQ(report.find("No load balancer"), std::string::npos) << "the gateway is the entry point";
+}
+
 TEST_F(DesignTest, ModifyingChangesTheNodesConfigAndOptimisingAddsNoNode) {
   const Canvas before = drawnShop();
   auto out = run("switch the shop database from MySQL to PostgreSQL", &before);
