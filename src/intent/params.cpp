@@ -53,7 +53,6 @@ double rateDivisor(const std::vector<Token>& t, std::size_t i, std::size_t* cons
   if (w == "rps" || w == "qps" || w == "tps" || w == "ops" || w == "mps" || w == "eps" || w == "wps") return 1;
   if (w == "rpm" || w == "qpm" || w == "tpm") return 60;
   if (w == "rph") return 3600;
-  // Optional qualifier: "5000 concurrent requests", "5k api calls", "5k write requests".
   // Any one qualifier: "5000 concurrent requests", "5k api calls", "20k bid requests".
   if (!isWord(t, j, kNotCounted) && j + 1 < t.size() && isWord(t, j + 1, kRateNouns)) {
     ++j;
@@ -182,7 +181,14 @@ Params extractParams(const std::vector<Token>& t) {
       continue;
     }
     if (isWord(t, j, kUserNouns)) {
-      if (!p.users) p.users = v;
+      // Users online at the same moment hold sessions open: they load the
+      // system like connections (each asks every few seconds), not like a
+      // daily total of which a small share is active at once.
+      if (concurrent) {
+        if (!p.connections) p.connections = v;
+      } else if (!p.users) {
+        p.users = v;
+      }
       i = j;
       continue;
     }

@@ -59,6 +59,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ingest 2 GB per day of logs", no, no, no, no, no, no},
         Case{"sensors report every 5 seconds", no, no, no, no, no, no},
         Case{"sessions expire after 30 minutes", no, no, no, no, no, no},
+        Case{"scale to 1M concurrent users", no, no, no, 1e6, no, no},
+        Case{"200k players online at the same time", no, no, 2e5, no, no, no},
         Case{"cut costs by 30%", no, no, no, no, no, no}),
     [](const testing::TestParamInfo<Case>& info) { return "case" + std::to_string(info.index); });
 
