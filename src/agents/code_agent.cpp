@@ -228,6 +228,21 @@ class CodeAgent final : public executor::Agent {
     for (const auto& s : arch.services) {
       if (detail::containsWord(task.name, s.name) || detail::containsWord(task.name, s.nodeId)) return &s;
     }
+    // "Core API Service Implementation" for "Core Service": every word of
+    // the service's name but the generic ones is in the task's name.
+    static constexpr std::string_view kGeneric[] = {"service", "api", "server", "backend", "microservice"};
+    for (const auto& s : arch.services) {
+      bool all = true, any = false;
+      std::istringstream words(s.name);
+      for (std::string w; words >> w;) {
+        std::string lower = w;
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (std::find(std::begin(kGeneric), std::end(kGeneric), lower) != std::end(kGeneric)) continue;
+        any = true;
+        all = all && detail::containsWord(task.name, w);
+      }
+      if (any && all) return &s;
+    }
     return nullptr;
   }
 

@@ -199,7 +199,27 @@ Result<IntentFrame> IntentAnalyzer::analyze(std::string_view text, const Canvas*
       bool enumeratesDomain = std::any_of(frame.components.begin(), frame.components.end(), [&](const auto& id) {
         return std::find(domain->components.begin(), domain->components.end(), id) != domain->components.end();
       });
-      if (!enumeratesDomain) {
+      if (enumeratesDomain) {
+        // "a blog platform with comments and newsletters": the listed parts
+        // come on top of what the domain's own name names ("blog" is the
+        // content service), which the list does not repeat.
+        std::vector<std::string> named;
+        for (const auto& m : items.mentions) {
+          if (m.kind != Mention::Kind::kDomain || m.id != domain->id) continue;
+          for (std::size_t k = m.position; k < m.position + m.length; ++k) {
+            auto id = matcher_.componentOf(tokens[k].text);
+            const bool inDomain = std::find(domain->components.begin(), domain->components.end(), id) !=
+                                  domain->components.end();
+            if (!id.empty() && inDomain &&
+                std::find(frame.components.begin(), frame.components.end(), id) == frame.components.end() &&
+                std::find(frame.excluded.begin(), frame.excluded.end(), id) == frame.excluded.end() &&
+                std::find(named.begin(), named.end(), id) == named.end()) {
+              named.push_back(id);
+            }
+          }
+        }
+        frame.components.insert(frame.components.begin(), named.begin(), named.end());
+      } else {
         std::vector<std::string> merged;
         for (const auto& id : domain->components) {
           if (std::find(frame.excluded.begin(), frame.excluded.end(), id) == frame.excluded.end()) merged.push_back(id);

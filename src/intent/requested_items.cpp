@@ -71,8 +71,16 @@ RequestedItems findRequestedItems(const std::vector<Token>& tokens, const Catalo
   bool inList = false;
   std::vector<std::string> item;
   bool itemCovered = false;
+  // "..., in node", "using python and react": the stack to build with, not a feature.
+  static const std::set<std::string, std::less<>> kStackWords = {
+      "node",  "nodejs", "python", "go",     "golang", "java",   "typescript", "javascript", "rust",   "ruby",
+      "php",   "kotlin", "react",  "vue",    "angular", "django", "flask",     "fastapi",    "express", "spring",
+      "rails", "dotnet", "csharp", "elixir", "scala",   "svelte", "nextjs",    "laravel"};
   auto flush = [&] {
-    if (!item.empty() && !itemCovered && item.size() <= 3) {
+    const bool stack = !item.empty() && std::all_of(item.begin(), item.end(), [](const std::string& w) {
+      return kStackWords.count(w) > 0;
+    });
+    if (!item.empty() && !itemCovered && !stack && item.size() <= 3) {
       std::string feature;
       for (const auto& w : item) feature += (feature.empty() ? "" : " ") + w;
       if (std::find(out.features.begin(), out.features.end(), feature) == out.features.end()) {

@@ -170,6 +170,8 @@ TEST_F(DesignTest, VariedRequestsProduceValidArtifacts) {
            {"add a recommendation engine to my design", &canvas},
            {"remove the payment service", &canvas},
            {"what are the single points of failure here?", &canvas},
+           // A misspelt domain: one generic service, which must still be generated.
+           {"an ecomerce website", nullptr},
        }) {
     auto [design, events] = run(c.request, c.canvas);
     const auto& ex = design->execution();
@@ -177,6 +179,20 @@ TEST_F(DesignTest, VariedRequestsProduceValidArtifacts) {
                                       << (ex.summary().failures.empty() ? "" : ex.summary().failures[0].error);
     EXPECT_FALSE(ex.assembly().files.empty()) << c.request;
     expectValid(ex.assembly().files, c.request);
+    // Every image compose builds has its sources among the files.
+    for (const auto& f : ex.assembly().files) {
+      if (f.path != "docker-compose.yml") continue;
+      const auto doc = YAML::Load(f.content);
+      for (const auto& service : doc["services"]) {
+        if (!service.second["build"]) continue;
+        std::string dir = service.second["build"].IsScalar() ? service.second["build"].as<std::string>()
+                                                              : service.second["build"]["context"].as<std::string>();
+        if (dir.starts_with("./")) dir = dir.substr(2);
+        const bool present = std::any_of(ex.assembly().files.begin(), ex.assembly().files.end(),
+                                         [&](const GeneratedFile& g) { return g.path.starts_with(dir + "/"); });
+        EXPECT_TRUE(present) << c.request << ": docker-compose.yml builds ./" << dir << ", which was not generated";
+      }
+    }
   }
 }
 
@@ -312,7 +328,9 @@ TEST_F(DesignTest, PythonPreferenceGivesPythonServices) {
   EXPECT_TRUE(paths.count("comment-service/requirements.txt"));
   EXPECT_TRUE(paths.count("comment-service/app/main.py"));
   EXPECT_FALSE(paths.count("comment-service/package.json"));
-  EXPECT_EQ(ex.summary().codeGeneration.services, 1);
+  // The blog's own content service comes with the comments the request lists.
+  EXPECT_TRUE(paths.count("cms-service/app/main.py"));
+  EXPECT_EQ(ex.summary().codeGeneration.services, 2);
   ASSERT_FALSE(py.empty());
   test::TempDir dir("python-design");
   test::writeFiles(dir.path(), ex.assembly().files);
