@@ -40,6 +40,7 @@
 #include "model/json_io.hpp"
 #include "server/execution_manager.hpp"
 #include "server/websocket.hpp"
+#include "server/ws_frame.hpp"
 
 namespace ymy::server {
 
@@ -143,7 +144,11 @@ Response jsonResponse(http::status status, const boost::json::value& body, const
   res.set(http::field::content_type, "application/json");
   res.set(http::field::server, "youmeyou");
   res.keep_alive(req.keep_alive());
-  res.body() = json::compact(body);
+  // Error messages quote what the client sent (a path, a query parameter),
+  // which may be any bytes; the body must stay UTF-8 to be JSON at all, so
+  // invalid sequences become U+FFFD here, once, for every JSON answer.
+  std::string text = json::compact(body);
+  res.body() = ws::validUtf8(text) ? std::move(text) : ws::sanitizeUtf8(text);
   res.prepare_payload();
   return res;
 }

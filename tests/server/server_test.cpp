@@ -36,6 +36,7 @@ const char* kExample1 =
 struct Reply {
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;
   boost::json::value json() const {
     auto v = json::parse(body, "reply");
     return v ? *v : boost::json::value();
@@ -66,12 +67,14 @@ class ServerTest : public testing::Test {
     }
   }
 
-  Reply request(http::verb method, const std::string& target, const std::string& body = "") {
+  Reply request(http::verb method, const std::string& target, const std::string& body = "",
+                const std::map<std::string, std::string>& headers = {}) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "localhost");
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {
       req.set(http::field::content_type, "application/json");
       req.body() = body;
@@ -79,9 +82,13 @@ class ServerTest : public testing::Test {
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {static_cast<int>(res.result_int()), res.body()};
+    http::response_parser<http::string_body> parser;
+    parser.skip(method == http::verb::head);  // a HEAD answer has no body, whatever its Content-Length
+    http::read(stream, buffer, parser);
+    const auto& res = parser.get();
+    Reply reply{static_cast<int>(res.result_int()), res.body(), {}};
+    for (const auto& h : res) reply.headers[std::string(h.name_string())] = std::string(h.value());
+    return reply;
   }
 
   std::string startDesign(const std::string& request, double latency) {
@@ -797,6 +804,20 @@ TEST_F(ServerTest, CancelStopsARunningExecution) {
   EXPECT_EQ(seqs, range(1, seqs.size()));
   auto state = request(http::verb::get, "/api/executions/" + id);
   EXPECT_EQ(state.json().at("status").as_string(), "cancelled");
+}
+
+
+TEST_F(ServerTest, ErrorBodiesStayUtf8WhateverThePathHeld) {
+  startServer();
+  for (const std::string target : {"/api/projects/%ff%fe", "/api/executions/%c3/files/%80x", "/api/nowhere/%ff"}) {
+    auto r = request(http::verb::get, target);
+    EXPECT_EQ(r.status, 404) << target;
+    auto parsed = json::parse(r.body, "reply");  // rejects invalid UTF-8
+    ASSERT_TRUE(parsed) << target << ": " << parsed.error().message;
+    EXPECT_TRUE(parsed->at("error").at("message").is_string());
+  }
+  auto r = request(http::verb::get, "/api/projects/a%ffb");
+  EXPECT_NE(r.body.find("project a\xEF\xBF\xBD" "b not found"), std::string::npos) << r.body;
 }
 
 }  // namespace
