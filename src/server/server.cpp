@@ -1425,9 +1425,24 @@ class Server::Impl final : public ws::Handler {
   // socket goes to the shard's WebSocket connections.
   net::awaitable<void> serveWebSocket(IoShard& shard, beast::tcp_stream stream, beast::flat_buffer& buffer, Request req,
                                       const Target& t, std::string owner) {
-    const std::string clientId = t.query.count("clientId") && !t.query.at("clientId").empty()
-                                     ? t.query.at("clientId").substr(0, 128)
-                                     : store::newId("client");
+    // The clientId is echoed in text frames, which must be UTF-8: a client's
+    // invalid one is refused before the upgrade, and a long one is cut to
+    // 128 bytes on a character boundary, never inside a character.
+    std::string clientId;
+    if (auto it = t.query.find("clientId"); it != t.query.end() && !it->second.empty()) {
+      if (!ws::validUtf8(it->second)) {
+        co_await write(stream, errorResponse(http::status::bad_request, "invalid_argument",
+                                             "query parameter 'clientId' is not valid UTF-8 (percent-encode its "
+                                             "UTF-8 bytes)",
+                                             req));
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+      clientId = std::string(ws::utf8Prefix(it->second, 128));
+    } else {
+      clientId = store::newId("client");
+    }
     websocket::stream<beast::tcp_stream> upgrade(std::move(stream));
     beast::get_lowest_layer(upgrade).expires_after(options_.readTimeout);
     auto [ec] = co_await upgrade.async_accept(req, nothrow);

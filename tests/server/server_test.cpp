@@ -807,6 +807,47 @@ TEST_F(ServerTest, CancelStopsARunningExecution) {
 }
 
 
+TEST_F(ServerTest, WebSocketClientIdsAreUtf8AndCutOnACharacterBoundary) {
+  startServer();
+  {
+    WsClient probe(port_);  // the server is up
+    probe.read();
+  }
+  {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    websocket::response_type res;
+    boost::system::error_code ec;
+    ws.handshake(res, "localhost", "/stream?clientId=%ff%fe", ec);
+    EXPECT_TRUE(ec);
+    EXPECT_EQ(res.result_int(), 400u);
+    EXPECT_NE(res.body().find("query parameter 'clientId' is not valid UTF-8"), std::string::npos) << res.body();
+  }
+  {
+    // 127 ASCII bytes then a 2-byte character: 129 bytes, cut to 127 (not 128, mid-character).
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    ws.handshake("localhost", "/stream?clientId=" + std::string(127, 'a') + "%C3%A9");
+    beast::flat_buffer b;
+    ws.read(b);  // Beast refuses a text frame that is not UTF-8
+    auto hello = json::parse(beast::buffers_to_string(b.data()), "ws");
+    ASSERT_TRUE(hello) << hello.error().message;
+    EXPECT_EQ(hello->at("clientId").as_string(), std::string(127, 'a'));
+  }
+  {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    ws.handshake("localhost", "/stream?clientId=" + std::string(126, 'a') + "%C3%A9");  // fits: kept whole
+    beast::flat_buffer b;
+    ws.read(b);
+    EXPECT_EQ(json::parse(beast::buffers_to_string(b.data()), "ws")->at("clientId").as_string(),
+              std::string(126, 'a') + "\xC3\xA9");
+  }
+}
+
 TEST_F(ServerTest, ErrorBodiesStayUtf8WhateverThePathHeld) {
   startServer();
   for (const std::string target : {"/api/projects/%ff%fe", "/api/executions/%c3/files/%80x", "/api/nowhere/%ff"}) {
