@@ -1463,8 +1463,15 @@ class Server::Impl final : public ws::Handler {
     }
     auto message = json::guarded([&] {
       json::Reader r(*parsed, "message");
-      return std::make_tuple(r.at("type").str(), r.strOr("executionId", ""),
-                             static_cast<std::uint64_t>(r.find("after") ? r.at("after").integer() : 0));
+      // "after" is a seq, as SSE's and long poll's: a negative one must not
+      // wrap around to a huge unsigned position.
+      std::uint64_t after = 0;
+      if (auto a = r.find("after")) {
+        const std::int64_t v = a->integer();
+        if (v < 0) a->fail("must be a whole number, 0 or more");
+        after = static_cast<std::uint64_t>(v);
+      }
+      return std::make_tuple(r.at("type").str(), r.strOr("executionId", ""), after);
     });
     if (!message) {
       reply({{"type", "error"}, {"message", message.error().message}});

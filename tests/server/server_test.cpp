@@ -848,6 +848,25 @@ TEST_F(ServerTest, WebSocketClientIdsAreUtf8AndCutOnACharacterBoundary) {
   }
 }
 
+TEST_F(ServerTest, WebSocketSubscribeRefusesANegativeOrFractionalAfter) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  WsClient c(port_);
+  c.read();
+  for (const auto& after : {boost::json::value(-1), boost::json::value(1.5), boost::json::value("3")}) {
+    c.send({{"type", "subscribe"}, {"executionId", id}, {"after", after}});
+    c.send({{"type", "ping"}});  // the answer to the subscribe comes first
+    auto err = c.read();
+    ASSERT_EQ(err.at("type").as_string(), "error") << json::compact(err);  // (a pong here: it was accepted)
+    EXPECT_NE(json::compact(err).find("message.after"), std::string::npos) << json::compact(err);
+    EXPECT_EQ(c.read().at("type").as_string(), "pong");
+  }
+  // A valid one still works on the same connection.
+  c.send({{"type", "subscribe"}, {"executionId", id}, {"after", 0}});
+  EXPECT_EQ(c.read().at("seq").to_number<std::uint64_t>(), 1u);
+}
+
 TEST_F(ServerTest, ErrorBodiesStayUtf8WhateverThePathHeld) {
   startServer();
   for (const std::string target : {"/api/projects/%ff%fe", "/api/executions/%c3/files/%80x", "/api/nowhere/%ff"}) {
