@@ -272,20 +272,25 @@ Target parseTarget(std::string_view target) {
   return t;
 }
 
-// A non-negative integer query parameter; errors name the parameter.
-Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std::uint64_t fallback, std::uint64_t max) {
-  auto it = t.query.find(name);
-  if (it == t.query.end() || it->second.empty()) return fallback;
+// A non-negative integer from 0 to `max`; errors name where it came from
+// (`what`: "query parameter 'after'", "header 'Last-Event-ID'").
+Result<std::uint64_t> parseNumber(std::string_view text, const std::string& what, std::uint64_t max) {
   std::uint64_t v = 0;
-  for (char c : it->second) {
+  for (char c : text) {
     const auto digit = static_cast<std::uint64_t>(c - '0');
     if (c < '0' || c > '9' || digit > max || v > (max - digit) / 10) {  // checked before it could overflow
-      return fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from 0 to " +
-                                                   std::to_string(max));
+      return fail(ErrorCode::kInvalidArgument, what + " must be a whole number from 0 to " + std::to_string(max));
     }
     v = v * 10 + digit;
   }
   return v;
+}
+
+// A non-negative integer query parameter; errors name the parameter.
+Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std::uint64_t fallback, std::uint64_t max) {
+  auto it = t.query.find(name);
+  if (it == t.query.end() || it->second.empty()) return fallback;
+  return parseNumber(it->second, "query parameter '" + name + "'", max);
 }
 
 Result<boost::json::value> parseBody(const Request& req) {
@@ -1357,25 +1362,25 @@ class Server::Impl final : public ws::Handler {
   net::awaitable<void> serveSse(beast::tcp_stream& stream, const Request& req, const Target& t) {
     Gauge open(metrics_.openSse);
     const std::string id = t.segments[2];
+    // The resume position: a reconnecting EventSource's Last-Event-ID header
+    // wins over the URL's ?after= (which it repeats); either, when malformed,
+    // is a 400 naming which one, as long poll does.
+    auto after = queryNumber(t, "after", 0, UINT64_MAX / 2);
+    if (after) {
+      if (auto it = req.find("Last-Event-ID"); it != req.end() && !it->value().empty()) {
+        after = parseNumber(it->value(), "header 'Last-Event-ID'", UINT64_MAX / 2);
+      }
+    }
+    if (!after) {
+      co_await write(stream, fromError(after.error(), req));
+      co_return;
+    }
     if (auto record = store_.getExecution(id); !record) {
       co_await write(stream, fromError(record.error(), req));
       co_return;
     }
-    std::uint64_t after = 0;
-    if (auto it = req.find("Last-Event-ID"); it != req.end()) {
-      Target fake;
-      fake.query["Last-Event-ID"] = std::string(it->value());
-      auto v = queryNumber(fake, "Last-Event-ID", 0, UINT64_MAX / 2);
-      if (!v) {
-        co_await write(stream, fromError(v.error(), req));
-        co_return;
-      }
-      after = *v;
-    } else if (auto v = queryNumber(t, "after", 0, UINT64_MAX / 2); v) {
-      after = *v;
-    }
     auto queue = openQueue(co_await net::this_coro::executor);
-    auto subscription = bus_.subscribe(id, after, queue);
+    auto subscription = bus_.subscribe(id, *after, queue);
     if (!subscription) {
       closeQueue(queue);
       co_await write(stream, fromError(subscription.error(), req));

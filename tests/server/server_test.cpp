@@ -807,6 +807,22 @@ TEST_F(ServerTest, CancelStopsARunningExecution) {
 }
 
 
+TEST_F(ServerTest, SseResumePositionsAreCheckedAndErrorsSayWhereTheyCameFrom) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  const std::string stream = "/api/executions/" + id + "/stream";
+  auto r = request(http::verb::get, stream + "?after=abc");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("query parameter 'after'"), std::string::npos) << r.body;
+  r = request(http::verb::get, stream + "?after=-1");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = request(http::verb::get, stream, "", {{"Last-Event-ID", "abc"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("header 'Last-Event-ID'"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("query parameter"), std::string::npos) << r.body;
+}
+
 TEST_F(ServerTest, WebSocketClientIdsAreUtf8AndCutOnACharacterBoundary) {
   startServer();
   {
