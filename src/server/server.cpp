@@ -1318,6 +1318,29 @@ class Server::Impl final : public ws::Handler {
     streams_.erase(q);
   }
 
+  // Where an execution's log stands: its last seq, and whether it has ended
+  // (its executionSummary is logged, or its record is finished), in which
+  // case nothing will ever follow that seq and a reader there should stop
+  // waiting. The record is read before the log: when either says
+  // finished, the last seq read after it is the log's final one.
+  struct LogEnd {
+    std::uint64_t lastSeq = 0;
+    bool finished = false;
+  };
+  Result<LogEnd> logEnd(const std::string& id) {
+    auto record = store_.getExecution(id);
+    if (!record) return tl::unexpected(record.error());
+    auto last = store_.lastSeq(id);
+    if (!last) return tl::unexpected(last.error());
+    LogEnd end{*last, record->status != store::ExecutionStatus::kRunning};
+    if (!end.finished && *last > 0) {
+      auto tail = store_.eventsAfter(id, *last - 1, 1);
+      if (!tail) return tl::unexpected(tail.error());
+      end.finished = !tail->empty() && tail->back().type == "executionSummary";
+    }
+    return end;
+  }
+
   net::awaitable<Response> longPoll(const Request& req, const Target& t) {
     Gauge open(metrics_.openLongPoll);
     const std::string id = t.segments[2];
@@ -1326,13 +1349,18 @@ class Server::Impl final : public ws::Handler {
     auto wait = queryNumber(t, "wait", 0, static_cast<std::uint64_t>(options_.maxLongPollWait.count()));
     if (!wait) co_return fromError(wait.error(), req);
     auto limit = queryNumber(t, "limit", 500, 5000);
+    if (limit && *limit == 0) limit = fail(ErrorCode::kInvalidArgument, "query parameter 'limit' must be at least 1");
     if (!limit) co_return fromError(limit.error(), req);
-    if (auto record = store_.getExecution(id); !record) co_return fromError(record.error(), req);
+    // Where the log ends is read before the events, so an ended log's
+    // events read next are complete through its end.
+    auto end = logEnd(id);
+    if (!end) co_return fromError(end.error(), req);
     // The log answers at once when it has events after `after`; otherwise a
     // subscription is only the wake-up, and the log is read again after it.
+    // A finished execution has nothing more to wait for.
     auto events = store_.eventsAfter(id, *after, *limit);
     if (!events) co_return fromError(events.error(), req);
-    if (events->empty() && *wait > 0) {
+    if (events->empty() && *wait > 0 && !end->finished) {
       auto queue = std::make_shared<StreamQueue>(co_await net::this_coro::executor, *limit + 1);
       {
         std::lock_guard lock(streamsMutex_);
@@ -1345,6 +1373,8 @@ class Server::Impl final : public ws::Handler {
         subscription->reset();
       }
       closeQueue(queue);
+      end = logEnd(id);  // it may have finished while we waited
+      if (!end) co_return fromError(end.error(), req);
       events = store_.eventsAfter(id, *after, *limit);
       if (!events) co_return fromError(events.error(), req);
     }
@@ -1354,7 +1384,10 @@ class Server::Impl final : public ws::Handler {
       body += (i ? "," : "") + json::compact(toJson((*events)[i]));
       next = (*events)[i].seq;
     }
-    body += "],\"next\":" + std::to_string(next) + "}";
+    // finished: the execution has ended and nothing follows `next`, so a
+    // client can stop polling (it need not recognise the last event's type).
+    const bool finished = end->finished && next >= end->lastSeq;
+    body += "],\"next\":" + std::to_string(next) + ",\"finished\":" + (finished ? "true" : "false") + "}";
     Response res = textResponse(http::status::ok, std::move(body), "application/json", req);
     co_return res;
   }
@@ -1395,6 +1428,16 @@ class Server::Impl final : public ws::Handler {
     stream.expires_never();
     auto [hec, hn] = co_await http::async_write_header(stream, serializer, nothrow);
     bool alive = !hec;
+    // A client already at (or past) the end of a finished execution's log
+    // gets what is left, nothing, and the stream ends as it does after a
+    // live run's executionSummary; otherwise it would get heartbeats
+    // forever. Checked after subscribing, so a run finishing in between
+    // delivers its summary instead. (Past the end of a running one needs
+    // nothing: the bus puts such a subscriber at the end of the log, so it
+    // gets the next events and the summary.)
+    if (alive) {
+      if (auto end = logEnd(id); end && end->finished && *after >= end->lastSeq) alive = false;
+    }
     std::vector<bus::Published> events;
     while (alive) {
       auto next = co_await queue->next(events, options_.heartbeat);

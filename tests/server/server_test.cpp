@@ -806,6 +806,110 @@ TEST_F(ServerTest, CancelStopsARunningExecution) {
   EXPECT_EQ(state.json().at("status").as_string(), "cancelled");
 }
 
+// An SSE request on a raw socket, read until the server ends the stream. A
+// heartbeat stops the read too: on a stream that should have ended it means
+// the server would send them forever.
+std::string sseUntilEndOrHeartbeat(unsigned short port, const std::string& target, const std::string& headers = "") {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  net::write(socket, net::buffer("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + headers + "\r\n"));
+  timeval guard{20, 0};  // a broken server fails the test instead of hanging it
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  std::string all;
+  char buffer[4096];
+  boost::system::error_code ec;
+  while (!ec && all.find(": heartbeat") == std::string::npos) all.append(buffer, socket.read_some(net::buffer(buffer), ec));
+  return all;
+}
+
+std::size_t countIds(const std::string& sse) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = sse.find("\nid: ", pos)) != std::string::npos; ++pos) ++n;
+  return n;
+}
+
+TEST_F(ServerTest, AStreamAtTheEndOfAFinishedExecutionEndsInsteadOfWaiting) {
+  ServerOptions options;
+  options.heartbeat = std::chrono::milliseconds(100);
+  startServer(options);
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  const auto seqs = followByLongPoll(id);
+  ASSERT_FALSE(seqs.empty());
+  const std::uint64_t last = seqs.back();
+  const std::string stream = "/api/executions/" + id + "/stream";
+
+  // At the end, past it, by header or by ?after=: nothing is left, and the
+  // stream ends as it does after a live run's summary.
+  for (const auto& [target, header] : std::vector<std::pair<std::string, std::string>>{
+           {stream, "Last-Event-ID: " + std::to_string(last) + "\r\n"},
+           {stream, "Last-Event-ID: " + std::to_string(last + 50) + "\r\n"},
+           {stream + "?after=" + std::to_string(last), ""},
+           {stream + "?after=" + std::to_string(last + 50), ""}}) {
+    const auto data = sseUntilEndOrHeartbeat(port_, target, header);
+    EXPECT_NE(data.find("200 OK"), std::string::npos) << target << " " << header << data;
+    EXPECT_EQ(data.find(": heartbeat"), std::string::npos) << target << " " << header << " kept the stream open";
+    EXPECT_EQ(countIds(data), 0u) << data;
+  }
+  // Two before the end: those two, then the end.
+  const auto data = sseUntilEndOrHeartbeat(port_, stream, "Last-Event-ID: " + std::to_string(last - 2) + "\r\n");
+  EXPECT_EQ(countIds(data), 2u) << data;
+  EXPECT_NE(data.find("executionSummary"), std::string::npos);
+  EXPECT_EQ(data.find(": heartbeat"), std::string::npos);
+}
+
+TEST_F(ServerTest, AStreamPastTheEndOfARunningExecutionEndsWhenItFinishes) {
+  ServerOptions options;
+  options.heartbeat = std::chrono::milliseconds(50);
+  startServer(options);
+  const std::string id = startDesign("add a wishlist service to my store", 0.01);
+  // Past any seq this run will reach: the client takes what comes next, and
+  // the stream still ends, by the summary or (if the run finished first) at once.
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  net::write(socket, net::buffer("GET /api/executions/" + id +
+                                 "/stream HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 100000\r\n\r\n"));
+  timeval guard{20, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  std::string all;
+  char buffer[4096];
+  boost::system::error_code ec;
+  while (!ec) all.append(buffer, socket.read_some(net::buffer(buffer), ec));
+  EXPECT_EQ(ec, net::error::eof) << all;  // ended by the server, not by the guard
+}
+
+TEST_F(ServerTest, LongPollOnAFinishedExecutionAnswersAtOnceAndSaysItIsFinished) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  const auto seqs = followByLongPoll(id);
+  ASSERT_FALSE(seqs.empty());
+  const std::uint64_t last = seqs.back();
+  const std::string events = "/api/executions/" + id + "/events";
+
+  for (const std::uint64_t after : {last, last + 50}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = request(http::verb::get, events + "?after=" + std::to_string(after) + "&wait=60");
+    // Bounded far below the 60 s asked for: a server that waits fails.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = r.json();
+    EXPECT_TRUE(v.at("events").as_array().empty());
+    EXPECT_EQ(v.at("next").to_number<std::uint64_t>(), after);
+    EXPECT_EQ(v.at("finished"), true) << r.body;
+  }
+  // A page that stops short of the end is not the end.
+  auto page = request(http::verb::get, events + "?after=0&limit=2");
+  EXPECT_EQ(page.json().at("events").as_array().size(), 2u);
+  EXPECT_EQ(page.json().at("finished"), false) << page.body;
+  // The page that reaches the summary is.
+  page = request(http::verb::get, events + "?after=" + std::to_string(last - 1));
+  EXPECT_EQ(page.json().at("finished"), true) << page.body;
+
+  auto zero = request(http::verb::get, events + "?after=0&limit=0");
+  EXPECT_EQ(zero.status, 400) << zero.body;
+  EXPECT_NE(zero.body.find("query parameter 'limit' must be at least 1"), std::string::npos) << zero.body;
+}
 
 TEST_F(ServerTest, SseResumePositionsAreCheckedAndErrorsSayWhereTheyCameFrom) {
   startServer();
