@@ -790,11 +790,9 @@ class Server::Impl final : public ws::Handler {
 
   Response authRoute(const Request& req, const std::string& action, const Caller& caller) {
     if (action == "config") {
-      if (req.method() != http::verb::get) return methodNotAllowed(req);
       return jsonResponse(http::status::ok, {{"auth", auth_ ? "on" : "off"}}, req);
     }
     if (action == "validate") {
-      if (req.method() != http::verb::post) return methodNotAllowed(req);
       boost::json::array permissions;
       if (auth_) {
         for (const auto& p : caller.permissions) permissions.emplace_back(p);
@@ -804,7 +802,6 @@ class Server::Impl final : public ws::Handler {
       return jsonResponse(http::status::ok,
                           {{"userId", caller.userId}, {"tier", caller.tier}, {"permissions", std::move(permissions)}}, req);
     }
-    if (req.method() != http::verb::post) return methodNotAllowed(req);
     if (!auth_) {
       return errorResponse(http::status::conflict, "conflict",
                            "accounts are off on this server: it runs in single-user mode (serve --auth on)", req);
@@ -829,9 +826,11 @@ class Server::Impl final : public ws::Handler {
 
   // ---- Plain routes ----
 
-  Response handle(const Request& req, const Target& t, const Caller& caller) {
-    const auto& s = t.segments;
-    const auto method = req.method();
+  // The methods each API path accepts (methods are checked here, once, so
+  // every route answers a wrong one alike: 405 with Allow). Empty: no such
+  // route. /stream is the WebSocket's and is answered before routing.
+  static std::vector<http::verb> allowedMethods(const std::vector<std::string>& s) {
+    using v = http::verb;
     auto is = [&](std::initializer_list<const char*> parts) {
       if (s.size() != parts.size()) return false;
       std::size_t i = 0;
@@ -841,63 +840,73 @@ class Server::Impl final : public ws::Handler {
       }
       return true;
     };
-    if (is({"healthz"}) && method == http::verb::get) {
+    if (is({"healthz"}) || is({"metrics"})) return {v::get};
+    if (is({"api", "auth", "config"})) return {v::get};
+    if (is({"api", "auth", "register"}) || is({"api", "auth", "login"}) || is({"session", "validate"})) return {v::post};
+    if (is({"api", "projects"})) return {v::get, v::post};
+    if (is({"api", "projects", "*"})) return {v::get};
+    if (is({"api", "projects", "*", "canvas"})) return {v::get, v::put};
+    if (is({"api", "projects", "*", "export"})) return {v::get};
+    if (is({"api", "design"})) return {v::post};
+    if (is({"api", "cache"})) return {v::get, v::delete_};
+    if (is({"api", "executions", "*"})) return {v::get};
+    if (is({"api", "executions", "*", "cancel"}) || is({"api", "executions", "*", "cache-report"})) return {v::post};
+    if (is({"api", "executions", "*", "events"}) || is({"api", "executions", "*", "stream"})) return {v::get};
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files") return {v::get};
+    if (is({"api", "executions", "*", "tasks", "*", "modifications"}) ||
+        is({"api", "executions", "*", "tasks", "*", "modifications", "preview"})) {
+      return {v::post};
+    }
+    return {};
+  }
+
+  Response handle(const Request& req, const Target& t, const Caller& caller) {
+    const auto& s = t.segments;
+    const auto method = req.method();
+    const auto allowed = allowedMethods(s);
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+      return methodNotAllowed(req, allowed);
+    }
+    auto is = [&](std::initializer_list<const char*> parts) {
+      if (s.size() != parts.size()) return false;
+      std::size_t i = 0;
+      for (const char* p : parts) {
+        if (std::string_view(p) != "*" && s[i] != p) return false;
+        ++i;
+      }
+      return true;
+    };
+    // From here on a known path comes with one of its methods.
+    if (is({"healthz"})) {
       boost::json::object health{{"status", "ok"}};
       if (!options_.instanceId.empty()) health["instance"] = options_.instanceId;
       return jsonResponse(http::status::ok, std::move(health), req);
     }
-    if (is({"metrics"}) && method == http::verb::get) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
-    if (is({"api", "auth", "*"}) && (s[2] == "register" || s[2] == "login" || s[2] == "config")) {
-      return authRoute(req, s[2], caller);
-    }
+    if (is({"metrics"})) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
+    if (is({"api", "auth", "*"}) && !allowed.empty()) return authRoute(req, s[2], caller);  // register, login, config
     if (is({"session", "validate"})) return authRoute(req, "validate", caller);
-    if (is({"api", "projects"})) {
-      if (method == http::verb::post) return createProject(req, caller);
-      if (method == http::verb::get) return listProjects(req, caller);
-      return methodNotAllowed(req);
-    }
-    if (is({"api", "projects", "*"})) {
-      if (method == http::verb::get) return getProject(req, s[2]);
-      return methodNotAllowed(req);
-    }
+    if (is({"api", "projects"})) return method == http::verb::post ? createProject(req, caller) : listProjects(req, caller);
+    if (is({"api", "projects", "*"})) return getProject(req, s[2]);
     if (is({"api", "projects", "*", "canvas"})) {
-      if (method == http::verb::put) return putCanvas(req, s[2]);
-      if (method == http::verb::get) return getCanvas(req, s[2], t);
-      return methodNotAllowed(req);
+      return method == http::verb::put ? putCanvas(req, s[2]) : getCanvas(req, s[2], t);
     }
-    if (is({"api", "projects", "*", "export"}) && method == http::verb::get) return exportCanvas(req, s[2], t);
-    if (is({"api", "design"})) {
-      if (method == http::verb::post) return design(req, caller);
-      return methodNotAllowed(req);
-    }
-    if (is({"api", "executions", "*"}) && method == http::verb::get) {
+    if (is({"api", "projects", "*", "export"})) return exportCanvas(req, s[2], t);
+    if (is({"api", "design"})) return design(req, caller);
+    if (is({"api", "executions", "*"})) {
       auto state = manager_.state(s[2]);
       if (!state) return fromError(state.error(), req);
       return jsonResponse(http::status::ok, *state, req);
     }
-    if (is({"api", "executions", "*", "cancel"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
-      auto ok = manager_.cancel(s[2], "cancelled by the user");
-      if (!ok) return fromError(ok.error(), req);
-      return jsonResponse(http::status::accepted, {{"executionId", s[2]}, {"cancelling", true}}, req);
-    }
-    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && method == http::verb::get) {
-      return files(req, s, t);
-    }
+    if (is({"api", "executions", "*", "cancel"})) return cancel(req, s[2]);
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files") return files(req, s, t);
     if (is({"api", "executions", "*", "cache-report"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
       auto report = manager_.reportFalseHit(s[2]);
       if (!report) return fromError(report.error(), req);
       return jsonResponse(http::status::ok, *report, req);
     }
-    if (is({"api", "cache"})) {
-      if (method == http::verb::get) return cacheStats(req);
-      if (method == http::verb::delete_) return clearCache(req);
-      return methodNotAllowed(req);
-    }
+    if (is({"api", "cache"})) return method == http::verb::delete_ ? clearCache(req) : cacheStats(req);
     const bool preview = is({"api", "executions", "*", "tasks", "*", "modifications", "preview"});
     if (preview || is({"api", "executions", "*", "tasks", "*", "modifications"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
       return modification(req, s[2], s[4], preview);
     }
     if ((method == http::verb::get || method == http::verb::head) && (s.empty() || (s[0] != "api" && s[0] != "session"))) {
@@ -906,6 +915,12 @@ class Server::Impl final : public ws::Handler {
     return errorResponse(http::status::not_found, "not_found", "no route for " + std::string(req.method_string()) + " " +
                                                                    std::string(req.target()),
                          req);
+  }
+
+  Response cancel(const Request& req, const std::string& id) {
+    auto ok = manager_.cancel(id, "cancelled by the user");
+    if (!ok) return fromError(ok.error(), req);
+    return jsonResponse(http::status::accepted, {{"executionId", id}, {"cancelling", true}}, req);
   }
 
   // The web app's files. Hashed build outputs (assets/) are immutable; the
@@ -952,9 +967,15 @@ class Server::Impl final : public ws::Handler {
     return res;
   }
 
-  static Response methodNotAllowed(const Request& req) {
-    return errorResponse(http::status::method_not_allowed, "invalid_argument",
-                         std::string(req.method_string()) + " is not allowed on " + std::string(req.target()), req);
+  static Response methodNotAllowed(const Request& req, const std::vector<http::verb>& allowed) {
+    std::string list;
+    for (auto m : allowed) list += (list.empty() ? "" : ", ") + std::string(http::to_string(m));
+    Response res = errorResponse(http::status::method_not_allowed, "invalid_argument",
+                                 std::string(req.method_string()) + " is not allowed on " + std::string(req.target()) +
+                                     " (it accepts " + list + ")",
+                                 req);
+    res.set(http::field::allow, list);  // RFC 9110: a 405 must say what is allowed
+    return res;
   }
 
   std::int64_t now() const { return clock_.epochMillis(); }

@@ -987,6 +987,51 @@ TEST_F(ServerTest, WebSocketSubscribeRefusesANegativeOrFractionalAfter) {
   EXPECT_EQ(c.read().at("seq").to_number<std::uint64_t>(), 1u);
 }
 
+TEST_F(ServerTest, AWrongMethodIs405WithTheAllowedMethods) {
+  startServer();
+  struct Case {
+    http::verb method;
+    std::string target, allow;
+  };
+  for (const auto& c : std::vector<Case>{
+           {http::verb::post, "/healthz", "GET"},
+           {http::verb::head, "/healthz", "GET"},
+           {http::verb::delete_, "/metrics", "GET"},
+           {http::verb::get, "/api/auth/login", "POST"},
+           {http::verb::get, "/api/auth/register", "POST"},
+           {http::verb::post, "/api/auth/config", "GET"},
+           {http::verb::get, "/session/validate", "POST"},
+           {http::verb::delete_, "/api/projects", "GET, POST"},
+           {http::verb::post, "/api/projects/prj_x", "GET"},
+           {http::verb::delete_, "/api/projects/prj_x/canvas", "GET, PUT"},
+           {http::verb::post, "/api/projects/prj_x/export", "GET"},
+           {http::verb::get, "/api/design", "POST"},
+           {http::verb::put, "/api/cache", "GET, DELETE"},
+           {http::verb::delete_, "/api/executions/exec_x", "GET"},
+           {http::verb::head, "/api/executions/exec_x", "GET"},
+           {http::verb::get, "/api/executions/exec_x/cancel", "POST"},
+           {http::verb::post, "/api/executions/exec_x/events", "GET"},
+           {http::verb::post, "/api/executions/exec_x/stream", "GET"},
+           {http::verb::head, "/api/executions/exec_x/stream", "GET"},
+           {http::verb::post, "/api/executions/exec_x/files/a/b.sql", "GET"},
+           {http::verb::get, "/api/executions/exec_x/cache-report", "POST"},
+           {http::verb::get, "/api/executions/exec_x/tasks/task_1/modifications", "POST"},
+           {http::verb::put, "/api/executions/exec_x/tasks/task_1/modifications/preview", "POST"},
+       }) {
+    auto r = request(c.method, c.target);
+    EXPECT_EQ(r.status, 405) << http::to_string(c.method) << " " << c.target << " -> " << r.body;
+    EXPECT_EQ(r.headers["Allow"], c.allow) << http::to_string(c.method) << " " << c.target;
+    if (c.method != http::verb::head) {
+      EXPECT_EQ(r.json().at("error").at("message").as_string(),
+                std::string(http::to_string(c.method)) + " is not allowed on " + c.target + " (it accepts " + c.allow +
+                    ")")
+          << r.body;
+    }
+  }
+  EXPECT_EQ(request(http::verb::get, "/api/nowhere").status, 404);  // no such path: still no route
+  EXPECT_EQ(request(http::verb::get, "/api/auth/nowhere").status, 404);
+}
+
 TEST_F(ServerTest, ErrorBodiesStayUtf8WhateverThePathHeld) {
   startServer();
   for (const std::string target : {"/api/projects/%ff%fe", "/api/executions/%c3/files/%80x", "/api/nowhere/%ff"}) {
