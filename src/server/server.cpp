@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <deque>
 #include <map>
@@ -182,9 +184,27 @@ http::status statusFor(const Error& e) {
   return http::status::internal_server_error;
 }
 
+// Whole seconds until a kTooSoon refusal may succeed, at least 1. Only the
+// modification cooldown knows how long is left, and says so in its message
+// ("task_2 was modified 0.4 s ago; wait 9.6 s more (cooldown 10.0 s)");
+// the others (executions at once, a busy password hasher) clear whenever
+// something finishes, so 1 s is the honest answer.
+std::int64_t retryAfterSeconds(const Error& e) {
+  constexpr std::string_view kWait = "; wait ";
+  const auto at = e.message.find(kWait);
+  if (at == std::string::npos) return 1;
+  const std::string rest = e.message.substr(at + kWait.size());
+  char* end = nullptr;
+  const double seconds = std::strtod(rest.c_str(), &end);
+  if (end == rest.c_str() || std::string_view(end).rfind(" s", 0) != 0 || !(seconds > 0) || seconds > 86'400) return 1;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds)));
+}
+
 Response fromError(const Error& e, const Request& req) {
   Response res = errorResponse(statusFor(e), errorCodeName(e.code), e.message, req);
   if (e.code == ErrorCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer realm=\"youmeyou\"");
+  // Every 429 tells the client when to come back (RFC 6585).
+  if (statusFor(e) == http::status::too_many_requests) res.set(http::field::retry_after, std::to_string(retryAfterSeconds(e)));
   return res;
 }
 
@@ -815,11 +835,7 @@ class Server::Impl final : public ws::Handler {
     if (!credentials) return fromError(credentials.error(), req);
     auto session = action == "register" ? auth_->registerUser(credentials->first, credentials->second)
                                         : auth_->login(credentials->first, credentials->second);
-    if (!session) {
-      Response res = fromError(session.error(), req);
-      if (session.error().code == ErrorCode::kTooSoon) res.set(http::field::retry_after, "1");
-      return res;
-    }
+    if (!session) return fromError(session.error(), req);  // a busy hasher's 429 carries Retry-After
     return jsonResponse(action == "register" ? http::status::created : http::status::ok,
                         {{"userId", session->userId}, {"token", session->token}, {"tier", session->tier}}, req);
   }
