@@ -933,7 +933,20 @@ class Server::Impl final : public ws::Handler {
                          req);
   }
 
+  // A graceful stop of a running execution. A finished one has nothing to
+  // stop: saying "cancelling" would be a lie the client then waits on.
   Response cancel(const Request& req, const std::string& id) {
+    // The manager's state, not the stored record: the record is marked
+    // finished a moment after the summary is out, and state() waits that out.
+    auto state = manager_.state(id);
+    if (!state) return fromError(state.error(), req);
+    const auto* status = state->is_object() ? state->as_object().if_contains("status") : nullptr;
+    if (status && status->is_string() && status->get_string() != "running") {
+      return errorResponse(http::status::conflict, "conflict",
+                           "execution " + id + " already " + std::string(status->get_string()) +
+                               "; only a running execution can be cancelled",
+                           req);
+    }
     auto ok = manager_.cancel(id, "cancelled by the user");
     if (!ok) return fromError(ok.error(), req);
     return jsonResponse(http::status::accepted, {{"executionId", id}, {"cancelling", true}}, req);

@@ -987,6 +987,17 @@ TEST_F(ServerTest, WebSocketSubscribeRefusesANegativeOrFractionalAfter) {
   EXPECT_EQ(c.read().at("seq").to_number<std::uint64_t>(), 1u);
 }
 
+TEST_F(ServerTest, CancellingAFinishedExecutionIsAConflict) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  auto r = request(http::verb::post, "/api/executions/" + id + "/cancel");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code"), "conflict");
+  EXPECT_NE(r.body.find("execution " + id + " already completed"), std::string::npos) << r.body;
+  EXPECT_EQ(request(http::verb::post, "/api/executions/exec_nope/cancel").status, 404);
+}
+
 TEST_F(ServerTest, AWrongMethodIs405WithTheAllowedMethods) {
   startServer();
   struct Case {
