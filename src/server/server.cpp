@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <deque>
 #include <map>
@@ -40,6 +42,7 @@
 #include "model/json_io.hpp"
 #include "server/execution_manager.hpp"
 #include "server/websocket.hpp"
+#include "server/ws_frame.hpp"
 
 namespace ymy::server {
 
@@ -143,7 +146,11 @@ Response jsonResponse(http::status status, const boost::json::value& body, const
   res.set(http::field::content_type, "application/json");
   res.set(http::field::server, "youmeyou");
   res.keep_alive(req.keep_alive());
-  res.body() = json::compact(body);
+  // Error messages quote what the client sent (a path, a query parameter),
+  // which may be any bytes; the body must stay UTF-8 to be JSON at all, so
+  // invalid sequences become U+FFFD here, once, for every JSON answer.
+  std::string text = json::compact(body);
+  res.body() = ws::validUtf8(text) ? std::move(text) : ws::sanitizeUtf8(text);
   res.prepare_payload();
   return res;
 }
@@ -177,9 +184,27 @@ http::status statusFor(const Error& e) {
   return http::status::internal_server_error;
 }
 
+// Whole seconds until a kTooSoon refusal may succeed, at least 1. Only the
+// modification cooldown knows how long is left, and says so in its message
+// ("task_2 was modified 0.4 s ago; wait 9.6 s more (cooldown 10.0 s)");
+// the others (executions at once, a busy password hasher) clear whenever
+// something finishes, so 1 s is the honest answer.
+std::int64_t retryAfterSeconds(const Error& e) {
+  constexpr std::string_view kWait = "; wait ";
+  const auto at = e.message.find(kWait);
+  if (at == std::string::npos) return 1;
+  const std::string rest = e.message.substr(at + kWait.size());
+  char* end = nullptr;
+  const double seconds = std::strtod(rest.c_str(), &end);
+  if (end == rest.c_str() || std::string_view(end).rfind(" s", 0) != 0 || !(seconds > 0) || seconds > 86'400) return 1;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds)));
+}
+
 Response fromError(const Error& e, const Request& req) {
   Response res = errorResponse(statusFor(e), errorCodeName(e.code), e.message, req);
   if (e.code == ErrorCode::kUnauthenticated) res.set(http::field::www_authenticate, "Bearer realm=\"youmeyou\"");
+  // Every 429 tells the client when to come back (RFC 6585).
+  if (statusFor(e) == http::status::too_many_requests) res.set(http::field::retry_after, std::to_string(retryAfterSeconds(e)));
   return res;
 }
 
@@ -267,20 +292,25 @@ Target parseTarget(std::string_view target) {
   return t;
 }
 
-// A non-negative integer query parameter; errors name the parameter.
-Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std::uint64_t fallback, std::uint64_t max) {
-  auto it = t.query.find(name);
-  if (it == t.query.end() || it->second.empty()) return fallback;
+// A non-negative integer from 0 to `max`; errors name where it came from
+// (`what`: "query parameter 'after'", "header 'Last-Event-ID'").
+Result<std::uint64_t> parseNumber(std::string_view text, const std::string& what, std::uint64_t max) {
   std::uint64_t v = 0;
-  for (char c : it->second) {
+  for (char c : text) {
     const auto digit = static_cast<std::uint64_t>(c - '0');
     if (c < '0' || c > '9' || digit > max || v > (max - digit) / 10) {  // checked before it could overflow
-      return fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be a whole number from 0 to " +
-                                                   std::to_string(max));
+      return fail(ErrorCode::kInvalidArgument, what + " must be a whole number from 0 to " + std::to_string(max));
     }
     v = v * 10 + digit;
   }
   return v;
+}
+
+// A non-negative integer query parameter; errors name the parameter.
+Result<std::uint64_t> queryNumber(const Target& t, const std::string& name, std::uint64_t fallback, std::uint64_t max) {
+  auto it = t.query.find(name);
+  if (it == t.query.end() || it->second.empty()) return fallback;
+  return parseNumber(it->second, "query parameter '" + name + "'", max);
 }
 
 Result<boost::json::value> parseBody(const Request& req) {
@@ -780,11 +810,9 @@ class Server::Impl final : public ws::Handler {
 
   Response authRoute(const Request& req, const std::string& action, const Caller& caller) {
     if (action == "config") {
-      if (req.method() != http::verb::get) return methodNotAllowed(req);
       return jsonResponse(http::status::ok, {{"auth", auth_ ? "on" : "off"}}, req);
     }
     if (action == "validate") {
-      if (req.method() != http::verb::post) return methodNotAllowed(req);
       boost::json::array permissions;
       if (auth_) {
         for (const auto& p : caller.permissions) permissions.emplace_back(p);
@@ -794,7 +822,6 @@ class Server::Impl final : public ws::Handler {
       return jsonResponse(http::status::ok,
                           {{"userId", caller.userId}, {"tier", caller.tier}, {"permissions", std::move(permissions)}}, req);
     }
-    if (req.method() != http::verb::post) return methodNotAllowed(req);
     if (!auth_) {
       return errorResponse(http::status::conflict, "conflict",
                            "accounts are off on this server: it runs in single-user mode (serve --auth on)", req);
@@ -808,20 +835,18 @@ class Server::Impl final : public ws::Handler {
     if (!credentials) return fromError(credentials.error(), req);
     auto session = action == "register" ? auth_->registerUser(credentials->first, credentials->second)
                                         : auth_->login(credentials->first, credentials->second);
-    if (!session) {
-      Response res = fromError(session.error(), req);
-      if (session.error().code == ErrorCode::kTooSoon) res.set(http::field::retry_after, "1");
-      return res;
-    }
+    if (!session) return fromError(session.error(), req);  // a busy hasher's 429 carries Retry-After
     return jsonResponse(action == "register" ? http::status::created : http::status::ok,
                         {{"userId", session->userId}, {"token", session->token}, {"tier", session->tier}}, req);
   }
 
   // ---- Plain routes ----
 
-  Response handle(const Request& req, const Target& t, const Caller& caller) {
-    const auto& s = t.segments;
-    const auto method = req.method();
+  // The methods each API path accepts (methods are checked here, once, so
+  // every route answers a wrong one alike: 405 with Allow). Empty: no such
+  // route. /stream is the WebSocket's and is answered before routing.
+  static std::vector<http::verb> allowedMethods(const std::vector<std::string>& s) {
+    using v = http::verb;
     auto is = [&](std::initializer_list<const char*> parts) {
       if (s.size() != parts.size()) return false;
       std::size_t i = 0;
@@ -831,63 +856,73 @@ class Server::Impl final : public ws::Handler {
       }
       return true;
     };
-    if (is({"healthz"}) && method == http::verb::get) {
+    if (is({"healthz"}) || is({"metrics"})) return {v::get};
+    if (is({"api", "auth", "config"})) return {v::get};
+    if (is({"api", "auth", "register"}) || is({"api", "auth", "login"}) || is({"session", "validate"})) return {v::post};
+    if (is({"api", "projects"})) return {v::get, v::post};
+    if (is({"api", "projects", "*"})) return {v::get};
+    if (is({"api", "projects", "*", "canvas"})) return {v::get, v::put};
+    if (is({"api", "projects", "*", "export"})) return {v::get};
+    if (is({"api", "design"})) return {v::post};
+    if (is({"api", "cache"})) return {v::get, v::delete_};
+    if (is({"api", "executions", "*"})) return {v::get};
+    if (is({"api", "executions", "*", "cancel"}) || is({"api", "executions", "*", "cache-report"})) return {v::post};
+    if (is({"api", "executions", "*", "events"}) || is({"api", "executions", "*", "stream"})) return {v::get};
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files") return {v::get};
+    if (is({"api", "executions", "*", "tasks", "*", "modifications"}) ||
+        is({"api", "executions", "*", "tasks", "*", "modifications", "preview"})) {
+      return {v::post};
+    }
+    return {};
+  }
+
+  Response handle(const Request& req, const Target& t, const Caller& caller) {
+    const auto& s = t.segments;
+    const auto method = req.method();
+    const auto allowed = allowedMethods(s);
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
+      return methodNotAllowed(req, allowed);
+    }
+    auto is = [&](std::initializer_list<const char*> parts) {
+      if (s.size() != parts.size()) return false;
+      std::size_t i = 0;
+      for (const char* p : parts) {
+        if (std::string_view(p) != "*" && s[i] != p) return false;
+        ++i;
+      }
+      return true;
+    };
+    // From here on a known path comes with one of its methods.
+    if (is({"healthz"})) {
       boost::json::object health{{"status", "ok"}};
       if (!options_.instanceId.empty()) health["instance"] = options_.instanceId;
       return jsonResponse(http::status::ok, std::move(health), req);
     }
-    if (is({"metrics"}) && method == http::verb::get) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
-    if (is({"api", "auth", "*"}) && (s[2] == "register" || s[2] == "login" || s[2] == "config")) {
-      return authRoute(req, s[2], caller);
-    }
+    if (is({"metrics"})) return textResponse(http::status::ok, metricsText(), "text/plain; version=0.0.4", req);
+    if (is({"api", "auth", "*"}) && !allowed.empty()) return authRoute(req, s[2], caller);  // register, login, config
     if (is({"session", "validate"})) return authRoute(req, "validate", caller);
-    if (is({"api", "projects"})) {
-      if (method == http::verb::post) return createProject(req, caller);
-      if (method == http::verb::get) return listProjects(req, caller);
-      return methodNotAllowed(req);
-    }
-    if (is({"api", "projects", "*"})) {
-      if (method == http::verb::get) return getProject(req, s[2]);
-      return methodNotAllowed(req);
-    }
+    if (is({"api", "projects"})) return method == http::verb::post ? createProject(req, caller) : listProjects(req, caller);
+    if (is({"api", "projects", "*"})) return getProject(req, s[2]);
     if (is({"api", "projects", "*", "canvas"})) {
-      if (method == http::verb::put) return putCanvas(req, s[2]);
-      if (method == http::verb::get) return getCanvas(req, s[2], t);
-      return methodNotAllowed(req);
+      return method == http::verb::put ? putCanvas(req, s[2]) : getCanvas(req, s[2], t);
     }
-    if (is({"api", "projects", "*", "export"}) && method == http::verb::get) return exportCanvas(req, s[2], t);
-    if (is({"api", "design"})) {
-      if (method == http::verb::post) return design(req, caller);
-      return methodNotAllowed(req);
-    }
-    if (is({"api", "executions", "*"}) && method == http::verb::get) {
+    if (is({"api", "projects", "*", "export"})) return exportCanvas(req, s[2], t);
+    if (is({"api", "design"})) return design(req, caller);
+    if (is({"api", "executions", "*"})) {
       auto state = manager_.state(s[2]);
       if (!state) return fromError(state.error(), req);
       return jsonResponse(http::status::ok, *state, req);
     }
-    if (is({"api", "executions", "*", "cancel"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
-      auto ok = manager_.cancel(s[2], "cancelled by the user");
-      if (!ok) return fromError(ok.error(), req);
-      return jsonResponse(http::status::accepted, {{"executionId", s[2]}, {"cancelling", true}}, req);
-    }
-    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files" && method == http::verb::get) {
-      return files(req, s, t);
-    }
+    if (is({"api", "executions", "*", "cancel"})) return cancel(req, s[2]);
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "executions" && s[3] == "files") return files(req, s, t);
     if (is({"api", "executions", "*", "cache-report"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
       auto report = manager_.reportFalseHit(s[2]);
       if (!report) return fromError(report.error(), req);
       return jsonResponse(http::status::ok, *report, req);
     }
-    if (is({"api", "cache"})) {
-      if (method == http::verb::get) return cacheStats(req);
-      if (method == http::verb::delete_) return clearCache(req);
-      return methodNotAllowed(req);
-    }
+    if (is({"api", "cache"})) return method == http::verb::delete_ ? clearCache(req) : cacheStats(req);
     const bool preview = is({"api", "executions", "*", "tasks", "*", "modifications", "preview"});
     if (preview || is({"api", "executions", "*", "tasks", "*", "modifications"})) {
-      if (method != http::verb::post) return methodNotAllowed(req);
       return modification(req, s[2], s[4], preview);
     }
     if ((method == http::verb::get || method == http::verb::head) && (s.empty() || (s[0] != "api" && s[0] != "session"))) {
@@ -896,6 +931,25 @@ class Server::Impl final : public ws::Handler {
     return errorResponse(http::status::not_found, "not_found", "no route for " + std::string(req.method_string()) + " " +
                                                                    std::string(req.target()),
                          req);
+  }
+
+  // A graceful stop of a running execution. A finished one has nothing to
+  // stop: saying "cancelling" would be a lie the client then waits on.
+  Response cancel(const Request& req, const std::string& id) {
+    // The manager's state, not the stored record: the record is marked
+    // finished a moment after the summary is out, and state() waits that out.
+    auto state = manager_.state(id);
+    if (!state) return fromError(state.error(), req);
+    const auto* status = state->is_object() ? state->as_object().if_contains("status") : nullptr;
+    if (status && status->is_string() && status->get_string() != "running") {
+      return errorResponse(http::status::conflict, "conflict",
+                           "execution " + id + " already " + std::string(status->get_string()) +
+                               "; only a running execution can be cancelled",
+                           req);
+    }
+    auto ok = manager_.cancel(id, "cancelled by the user");
+    if (!ok) return fromError(ok.error(), req);
+    return jsonResponse(http::status::accepted, {{"executionId", id}, {"cancelling", true}}, req);
   }
 
   // The web app's files. Hashed build outputs (assets/) are immutable; the
@@ -942,9 +996,15 @@ class Server::Impl final : public ws::Handler {
     return res;
   }
 
-  static Response methodNotAllowed(const Request& req) {
-    return errorResponse(http::status::method_not_allowed, "invalid_argument",
-                         std::string(req.method_string()) + " is not allowed on " + std::string(req.target()), req);
+  static Response methodNotAllowed(const Request& req, const std::vector<http::verb>& allowed) {
+    std::string list;
+    for (auto m : allowed) list += (list.empty() ? "" : ", ") + std::string(http::to_string(m));
+    Response res = errorResponse(http::status::method_not_allowed, "invalid_argument",
+                                 std::string(req.method_string()) + " is not allowed on " + std::string(req.target()) +
+                                     " (it accepts " + list + ")",
+                                 req);
+    res.set(http::field::allow, list);  // RFC 9110: a 405 must say what is allowed
+    return res;
   }
 
   std::int64_t now() const { return clock_.epochMillis(); }
@@ -1308,6 +1368,29 @@ class Server::Impl final : public ws::Handler {
     streams_.erase(q);
   }
 
+  // Where an execution's log stands: its last seq, and whether it has ended
+  // (its executionSummary is logged, or its record is finished), in which
+  // case nothing will ever follow that seq and a reader there should stop
+  // waiting. The record is read before the log: when either says
+  // finished, the last seq read after it is the log's final one.
+  struct LogEnd {
+    std::uint64_t lastSeq = 0;
+    bool finished = false;
+  };
+  Result<LogEnd> logEnd(const std::string& id) {
+    auto record = store_.getExecution(id);
+    if (!record) return tl::unexpected(record.error());
+    auto last = store_.lastSeq(id);
+    if (!last) return tl::unexpected(last.error());
+    LogEnd end{*last, record->status != store::ExecutionStatus::kRunning};
+    if (!end.finished && *last > 0) {
+      auto tail = store_.eventsAfter(id, *last - 1, 1);
+      if (!tail) return tl::unexpected(tail.error());
+      end.finished = !tail->empty() && tail->back().type == "executionSummary";
+    }
+    return end;
+  }
+
   net::awaitable<Response> longPoll(const Request& req, const Target& t) {
     Gauge open(metrics_.openLongPoll);
     const std::string id = t.segments[2];
@@ -1316,13 +1399,18 @@ class Server::Impl final : public ws::Handler {
     auto wait = queryNumber(t, "wait", 0, static_cast<std::uint64_t>(options_.maxLongPollWait.count()));
     if (!wait) co_return fromError(wait.error(), req);
     auto limit = queryNumber(t, "limit", 500, 5000);
+    if (limit && *limit == 0) limit = fail(ErrorCode::kInvalidArgument, "query parameter 'limit' must be at least 1");
     if (!limit) co_return fromError(limit.error(), req);
-    if (auto record = store_.getExecution(id); !record) co_return fromError(record.error(), req);
+    // Where the log ends is read before the events, so an ended log's
+    // events read next are complete through its end.
+    auto end = logEnd(id);
+    if (!end) co_return fromError(end.error(), req);
     // The log answers at once when it has events after `after`; otherwise a
     // subscription is only the wake-up, and the log is read again after it.
+    // A finished execution has nothing more to wait for.
     auto events = store_.eventsAfter(id, *after, *limit);
     if (!events) co_return fromError(events.error(), req);
-    if (events->empty() && *wait > 0) {
+    if (events->empty() && *wait > 0 && !end->finished) {
       auto queue = std::make_shared<StreamQueue>(co_await net::this_coro::executor, *limit + 1);
       {
         std::lock_guard lock(streamsMutex_);
@@ -1335,6 +1423,8 @@ class Server::Impl final : public ws::Handler {
         subscription->reset();
       }
       closeQueue(queue);
+      end = logEnd(id);  // it may have finished while we waited
+      if (!end) co_return fromError(end.error(), req);
       events = store_.eventsAfter(id, *after, *limit);
       if (!events) co_return fromError(events.error(), req);
     }
@@ -1344,7 +1434,10 @@ class Server::Impl final : public ws::Handler {
       body += (i ? "," : "") + json::compact(toJson((*events)[i]));
       next = (*events)[i].seq;
     }
-    body += "],\"next\":" + std::to_string(next) + "}";
+    // finished: the execution has ended and nothing follows `next`, so a
+    // client can stop polling (it need not recognise the last event's type).
+    const bool finished = end->finished && next >= end->lastSeq;
+    body += "],\"next\":" + std::to_string(next) + ",\"finished\":" + (finished ? "true" : "false") + "}";
     Response res = textResponse(http::status::ok, std::move(body), "application/json", req);
     co_return res;
   }
@@ -1352,25 +1445,25 @@ class Server::Impl final : public ws::Handler {
   net::awaitable<void> serveSse(beast::tcp_stream& stream, const Request& req, const Target& t) {
     Gauge open(metrics_.openSse);
     const std::string id = t.segments[2];
+    // The resume position: a reconnecting EventSource's Last-Event-ID header
+    // wins over the URL's ?after= (which it repeats); either, when malformed,
+    // is a 400 naming which one, as long poll does.
+    auto after = queryNumber(t, "after", 0, UINT64_MAX / 2);
+    if (after) {
+      if (auto it = req.find("Last-Event-ID"); it != req.end() && !it->value().empty()) {
+        after = parseNumber(it->value(), "header 'Last-Event-ID'", UINT64_MAX / 2);
+      }
+    }
+    if (!after) {
+      co_await write(stream, fromError(after.error(), req));
+      co_return;
+    }
     if (auto record = store_.getExecution(id); !record) {
       co_await write(stream, fromError(record.error(), req));
       co_return;
     }
-    std::uint64_t after = 0;
-    if (auto it = req.find("Last-Event-ID"); it != req.end()) {
-      Target fake;
-      fake.query["Last-Event-ID"] = std::string(it->value());
-      auto v = queryNumber(fake, "Last-Event-ID", 0, UINT64_MAX / 2);
-      if (!v) {
-        co_await write(stream, fromError(v.error(), req));
-        co_return;
-      }
-      after = *v;
-    } else if (auto v = queryNumber(t, "after", 0, UINT64_MAX / 2); v) {
-      after = *v;
-    }
     auto queue = openQueue(co_await net::this_coro::executor);
-    auto subscription = bus_.subscribe(id, after, queue);
+    auto subscription = bus_.subscribe(id, *after, queue);
     if (!subscription) {
       closeQueue(queue);
       co_await write(stream, fromError(subscription.error(), req));
@@ -1385,6 +1478,16 @@ class Server::Impl final : public ws::Handler {
     stream.expires_never();
     auto [hec, hn] = co_await http::async_write_header(stream, serializer, nothrow);
     bool alive = !hec;
+    // A client already at (or past) the end of a finished execution's log
+    // gets what is left, nothing, and the stream ends as it does after a
+    // live run's executionSummary; otherwise it would get heartbeats
+    // forever. Checked after subscribing, so a run finishing in between
+    // delivers its summary instead. (Past the end of a running one needs
+    // nothing: the bus puts such a subscriber at the end of the log, so it
+    // gets the next events and the summary.)
+    if (alive) {
+      if (auto end = logEnd(id); end && end->finished && *after >= end->lastSeq) alive = false;
+    }
     std::vector<bus::Published> events;
     while (alive) {
       auto next = co_await queue->next(events, options_.heartbeat);
@@ -1420,9 +1523,24 @@ class Server::Impl final : public ws::Handler {
   // socket goes to the shard's WebSocket connections.
   net::awaitable<void> serveWebSocket(IoShard& shard, beast::tcp_stream stream, beast::flat_buffer& buffer, Request req,
                                       const Target& t, std::string owner) {
-    const std::string clientId = t.query.count("clientId") && !t.query.at("clientId").empty()
-                                     ? t.query.at("clientId").substr(0, 128)
-                                     : store::newId("client");
+    // The clientId is echoed in text frames, which must be UTF-8: a client's
+    // invalid one is refused before the upgrade, and a long one is cut to
+    // 128 bytes on a character boundary, never inside a character.
+    std::string clientId;
+    if (auto it = t.query.find("clientId"); it != t.query.end() && !it->second.empty()) {
+      if (!ws::validUtf8(it->second)) {
+        co_await write(stream, errorResponse(http::status::bad_request, "invalid_argument",
+                                             "query parameter 'clientId' is not valid UTF-8 (percent-encode its "
+                                             "UTF-8 bytes)",
+                                             req));
+        boost::system::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+      clientId = std::string(ws::utf8Prefix(it->second, 128));
+    } else {
+      clientId = store::newId("client");
+    }
     websocket::stream<beast::tcp_stream> upgrade(std::move(stream));
     beast::get_lowest_layer(upgrade).expires_after(options_.readTimeout);
     auto [ec] = co_await upgrade.async_accept(req, nothrow);
@@ -1443,8 +1561,15 @@ class Server::Impl final : public ws::Handler {
     }
     auto message = json::guarded([&] {
       json::Reader r(*parsed, "message");
-      return std::make_tuple(r.at("type").str(), r.strOr("executionId", ""),
-                             static_cast<std::uint64_t>(r.find("after") ? r.at("after").integer() : 0));
+      // "after" is a seq, as SSE's and long poll's: a negative one must not
+      // wrap around to a huge unsigned position.
+      std::uint64_t after = 0;
+      if (auto a = r.find("after")) {
+        const std::int64_t v = a->integer();
+        if (v < 0) a->fail("must be a whole number, 0 or more");
+        after = static_cast<std::uint64_t>(v);
+      }
+      return std::make_tuple(r.at("type").str(), r.strOr("executionId", ""), after);
     });
     if (!message) {
       reply({{"type", "error"}, {"message", message.error().message}});

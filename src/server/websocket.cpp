@@ -201,7 +201,10 @@ bool Connection::deliver(const bus::Published& event) {
 void Connection::sendText(std::string_view text) {
   if (state_ != State::kOpen) return;
   ++queued_;
-  push(std::make_shared<const std::string>(frame(Opcode::kText, text)));
+  // A text frame must be UTF-8 (RFC 6455 5.6); replies may echo what a client
+  // sent, so anything else is repaired here rather than trusted upstream.
+  push(std::make_shared<const std::string>(
+      validUtf8(text) ? frame(Opcode::kText, text) : frame(Opcode::kText, sanitizeUtf8(text))));
   flush();
 }
 

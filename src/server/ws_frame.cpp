@@ -34,7 +34,10 @@ std::string frame(Opcode opcode, std::string_view payload) {
 }
 
 std::string closeFrame(std::uint16_t code, std::string_view reason) {
-  reason = reason.substr(0, 123);  // a control frame carries at most 125 bytes
+  // A control frame carries at most 125 bytes, and a close reason must be
+  // UTF-8: cut on a character boundary, never inside one.
+  const std::string clean = sanitizeUtf8(reason);
+  reason = utf8Prefix(clean, 123);
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
@@ -42,36 +45,68 @@ std::string closeFrame(std::uint16_t code, std::string_view reason) {
   return frame(Opcode::kClose, payload);
 }
 
-bool validUtf8(std::string_view text) {
+namespace {
+
+// The length of the valid UTF-8 sequence starting at text[i], or 0 when the
+// bytes there are not one (a stray continuation byte, a truncated, overlong
+// or surrogate sequence, a code point past U+10FFFF).
+std::size_t sequenceLength(std::string_view text, std::size_t i) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t extra = 0;
-    std::uint32_t cp = 0, min = 0;
-    if ((c & 0xE0) == 0xC0) {
-      extra = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + extra >= n) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += extra + 1;
+  const unsigned char c = s[i];
+  if (c < 0x80) return 1;
+  std::size_t extra = 0;
+  std::uint32_t cp = 0, min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    extra = 1, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    extra = 2, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    extra = 3, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + extra >= n) return 0;  // truncated sequence
+  for (std::size_t k = 1; k <= extra; ++k) {
+    if ((s[i + k] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i + k] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return extra + 1;
+}
+
+}  // namespace
+
+bool validUtf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = sequenceLength(text, i);
+    if (length == 0) return false;
+    i += length;
   }
   return true;
+}
+
+std::string sanitizeUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (const std::size_t length = sequenceLength(text, i)) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER, one per bad byte
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string_view utf8Prefix(std::string_view text, std::size_t maxBytes) {
+  if (text.size() <= maxBytes) return text;
+  std::size_t end = maxBytes;
+  // Back off over continuation bytes to the start of the character that does not fit.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
 }
 
 void FrameParser::fail(std::uint16_t code, std::string why, std::vector<Incoming>& out) {

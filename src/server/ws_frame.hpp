@@ -29,6 +29,13 @@ std::string frame(Opcode opcode, std::string_view payload);
 std::string closeFrame(std::uint16_t code, std::string_view reason);
 
 bool validUtf8(std::string_view text);
+// `text` with each byte that does not start a valid UTF-8 sequence replaced
+// by U+FFFD: what the server sends in text frames and JSON must be UTF-8
+// even when it echoes bytes a client sent (a query parameter, a path).
+std::string sanitizeUtf8(std::string_view text);
+// The longest prefix of (valid UTF-8) `text` of at most `maxBytes` bytes
+// that ends on a character boundary, so a cut never splits a character.
+std::string_view utf8Prefix(std::string_view text, std::size_t maxBytes);
 
 // What a client sent: a whole message, a control frame, or a protocol error
 // (after which the parser takes nothing more).

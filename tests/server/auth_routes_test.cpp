@@ -292,6 +292,7 @@ TEST_F(AuthRoutesTest, TiersSetPermissionsPlanSizeConcurrencyAndDailyRuns) {
   auto second = request(http::verb::post, "/api/design", ann_, R"({"request":"add a queue between orders and email"})");
   EXPECT_EQ(second.status, 429) << second.body;
   EXPECT_NE(second.body.find("allows 1 at once"), std::string::npos) << second.body;
+  EXPECT_EQ(second.headers["Retry-After"], "1");  // it clears when a run finishes: no better estimate
   EXPECT_EQ(request(http::verb::post, "/api/executions/" + exec + "/cancel", ann_).status, 202);
   waitFinished(ann_, exec);
 

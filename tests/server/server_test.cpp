@@ -36,6 +36,7 @@ const char* kExample1 =
 struct Reply {
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;
   boost::json::value json() const {
     auto v = json::parse(body, "reply");
     return v ? *v : boost::json::value();
@@ -66,12 +67,14 @@ class ServerTest : public testing::Test {
     }
   }
 
-  Reply request(http::verb method, const std::string& target, const std::string& body = "") {
+  Reply request(http::verb method, const std::string& target, const std::string& body = "",
+                const std::map<std::string, std::string>& headers = {}) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "localhost");
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (!body.empty()) {
       req.set(http::field::content_type, "application/json");
       req.body() = body;
@@ -79,9 +82,13 @@ class ServerTest : public testing::Test {
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {static_cast<int>(res.result_int()), res.body()};
+    http::response_parser<http::string_body> parser;
+    parser.skip(method == http::verb::head);  // a HEAD answer has no body, whatever its Content-Length
+    http::read(stream, buffer, parser);
+    const auto& res = parser.get();
+    Reply reply{static_cast<int>(res.result_int()), res.body(), {}};
+    for (const auto& h : res) reply.headers[std::string(h.name_string())] = std::string(h.value());
+    return reply;
   }
 
   std::string startDesign(const std::string& request, double latency) {
@@ -797,6 +804,273 @@ TEST_F(ServerTest, CancelStopsARunningExecution) {
   EXPECT_EQ(seqs, range(1, seqs.size()));
   auto state = request(http::verb::get, "/api/executions/" + id);
   EXPECT_EQ(state.json().at("status").as_string(), "cancelled");
+}
+
+// An SSE request on a raw socket, read until the server ends the stream. A
+// heartbeat stops the read too: on a stream that should have ended it means
+// the server would send them forever.
+std::string sseUntilEndOrHeartbeat(unsigned short port, const std::string& target, const std::string& headers = "") {
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  net::write(socket, net::buffer("GET " + target + " HTTP/1.1\r\nHost: localhost\r\n" + headers + "\r\n"));
+  timeval guard{20, 0};  // a broken server fails the test instead of hanging it
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  std::string all;
+  char buffer[4096];
+  boost::system::error_code ec;
+  while (!ec && all.find(": heartbeat") == std::string::npos) all.append(buffer, socket.read_some(net::buffer(buffer), ec));
+  return all;
+}
+
+std::size_t countIds(const std::string& sse) {
+  std::size_t n = 0;
+  for (std::size_t pos = 0; (pos = sse.find("\nid: ", pos)) != std::string::npos; ++pos) ++n;
+  return n;
+}
+
+TEST_F(ServerTest, AStreamAtTheEndOfAFinishedExecutionEndsInsteadOfWaiting) {
+  ServerOptions options;
+  options.heartbeat = std::chrono::milliseconds(100);
+  startServer(options);
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  const auto seqs = followByLongPoll(id);
+  ASSERT_FALSE(seqs.empty());
+  const std::uint64_t last = seqs.back();
+  const std::string stream = "/api/executions/" + id + "/stream";
+
+  // At the end, past it, by header or by ?after=: nothing is left, and the
+  // stream ends as it does after a live run's summary.
+  for (const auto& [target, header] : std::vector<std::pair<std::string, std::string>>{
+           {stream, "Last-Event-ID: " + std::to_string(last) + "\r\n"},
+           {stream, "Last-Event-ID: " + std::to_string(last + 50) + "\r\n"},
+           {stream + "?after=" + std::to_string(last), ""},
+           {stream + "?after=" + std::to_string(last + 50), ""}}) {
+    const auto data = sseUntilEndOrHeartbeat(port_, target, header);
+    EXPECT_NE(data.find("200 OK"), std::string::npos) << target << " " << header << data;
+    EXPECT_EQ(data.find(": heartbeat"), std::string::npos) << target << " " << header << " kept the stream open";
+    EXPECT_EQ(countIds(data), 0u) << data;
+  }
+  // Two before the end: those two, then the end.
+  const auto data = sseUntilEndOrHeartbeat(port_, stream, "Last-Event-ID: " + std::to_string(last - 2) + "\r\n");
+  EXPECT_EQ(countIds(data), 2u) << data;
+  EXPECT_NE(data.find("executionSummary"), std::string::npos);
+  EXPECT_EQ(data.find(": heartbeat"), std::string::npos);
+}
+
+TEST_F(ServerTest, AStreamPastTheEndOfARunningExecutionEndsWhenItFinishes) {
+  ServerOptions options;
+  options.heartbeat = std::chrono::milliseconds(50);
+  startServer(options);
+  const std::string id = startDesign("add a wishlist service to my store", 0.01);
+  // Past any seq this run will reach: the client takes what comes next, and
+  // the stream still ends, by the summary or (if the run finished first) at once.
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  net::write(socket, net::buffer("GET /api/executions/" + id +
+                                 "/stream HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: 100000\r\n\r\n"));
+  timeval guard{20, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &guard, sizeof guard);
+  std::string all;
+  char buffer[4096];
+  boost::system::error_code ec;
+  while (!ec) all.append(buffer, socket.read_some(net::buffer(buffer), ec));
+  EXPECT_EQ(ec, net::error::eof) << all;  // ended by the server, not by the guard
+}
+
+TEST_F(ServerTest, LongPollOnAFinishedExecutionAnswersAtOnceAndSaysItIsFinished) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  const auto seqs = followByLongPoll(id);
+  ASSERT_FALSE(seqs.empty());
+  const std::uint64_t last = seqs.back();
+  const std::string events = "/api/executions/" + id + "/events";
+
+  for (const std::uint64_t after : {last, last + 50}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto r = request(http::verb::get, events + "?after=" + std::to_string(after) + "&wait=60");
+    // Bounded far below the 60 s asked for: a server that waits fails.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = r.json();
+    EXPECT_TRUE(v.at("events").as_array().empty());
+    EXPECT_EQ(v.at("next").to_number<std::uint64_t>(), after);
+    EXPECT_EQ(v.at("finished"), true) << r.body;
+  }
+  // A page that stops short of the end is not the end.
+  auto page = request(http::verb::get, events + "?after=0&limit=2");
+  EXPECT_EQ(page.json().at("events").as_array().size(), 2u);
+  EXPECT_EQ(page.json().at("finished"), false) << page.body;
+  // The page that reaches the summary is.
+  page = request(http::verb::get, events + "?after=" + std::to_string(last - 1));
+  EXPECT_EQ(page.json().at("finished"), true) << page.body;
+
+  auto zero = request(http::verb::get, events + "?after=0&limit=0");
+  EXPECT_EQ(zero.status, 400) << zero.body;
+  EXPECT_NE(zero.body.find("query parameter 'limit' must be at least 1"), std::string::npos) << zero.body;
+}
+
+TEST_F(ServerTest, SseResumePositionsAreCheckedAndErrorsSayWhereTheyCameFrom) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  const std::string stream = "/api/executions/" + id + "/stream";
+  auto r = request(http::verb::get, stream + "?after=abc");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("query parameter 'after'"), std::string::npos) << r.body;
+  r = request(http::verb::get, stream + "?after=-1");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = request(http::verb::get, stream, "", {{"Last-Event-ID", "abc"}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("header 'Last-Event-ID'"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("query parameter"), std::string::npos) << r.body;
+}
+
+TEST_F(ServerTest, WebSocketClientIdsAreUtf8AndCutOnACharacterBoundary) {
+  startServer();
+  {
+    WsClient probe(port_);  // the server is up
+    probe.read();
+  }
+  {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    websocket::response_type res;
+    boost::system::error_code ec;
+    ws.handshake(res, "localhost", "/stream?clientId=%ff%fe", ec);
+    EXPECT_TRUE(ec);
+    EXPECT_EQ(res.result_int(), 400u);
+    EXPECT_NE(res.body().find("query parameter 'clientId' is not valid UTF-8"), std::string::npos) << res.body();
+  }
+  {
+    // 127 ASCII bytes then a 2-byte character: 129 bytes, cut to 127 (not 128, mid-character).
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    ws.handshake("localhost", "/stream?clientId=" + std::string(127, 'a') + "%C3%A9");
+    beast::flat_buffer b;
+    ws.read(b);  // Beast refuses a text frame that is not UTF-8
+    auto hello = json::parse(beast::buffers_to_string(b.data()), "ws");
+    ASSERT_TRUE(hello) << hello.error().message;
+    EXPECT_EQ(hello->at("clientId").as_string(), std::string(127, 'a'));
+  }
+  {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws{ioc};
+    ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    ws.handshake("localhost", "/stream?clientId=" + std::string(126, 'a') + "%C3%A9");  // fits: kept whole
+    beast::flat_buffer b;
+    ws.read(b);
+    EXPECT_EQ(json::parse(beast::buffers_to_string(b.data()), "ws")->at("clientId").as_string(),
+              std::string(126, 'a') + "\xC3\xA9");
+  }
+}
+
+TEST_F(ServerTest, WebSocketSubscribeRefusesANegativeOrFractionalAfter) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  WsClient c(port_);
+  c.read();
+  for (const auto& after : {boost::json::value(-1), boost::json::value(1.5), boost::json::value("3")}) {
+    c.send({{"type", "subscribe"}, {"executionId", id}, {"after", after}});
+    c.send({{"type", "ping"}});  // the answer to the subscribe comes first
+    auto err = c.read();
+    ASSERT_EQ(err.at("type").as_string(), "error") << json::compact(err);  // (a pong here: it was accepted)
+    EXPECT_NE(json::compact(err).find("message.after"), std::string::npos) << json::compact(err);
+    EXPECT_EQ(c.read().at("type").as_string(), "pong");
+  }
+  // A valid one still works on the same connection.
+  c.send({{"type", "subscribe"}, {"executionId", id}, {"after", 0}});
+  EXPECT_EQ(c.read().at("seq").to_number<std::uint64_t>(), 1u);
+}
+
+TEST_F(ServerTest, CancellingAFinishedExecutionIsAConflict) {
+  startServer();
+  const std::string id = startDesign("add a wishlist service to my store", 0);
+  followByLongPoll(id);
+  auto r = request(http::verb::post, "/api/executions/" + id + "/cancel");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code"), "conflict");
+  EXPECT_NE(r.body.find("execution " + id + " already completed"), std::string::npos) << r.body;
+  EXPECT_EQ(request(http::verb::post, "/api/executions/exec_nope/cancel").status, 404);
+}
+
+TEST_F(ServerTest, AWrongMethodIs405WithTheAllowedMethods) {
+  startServer();
+  struct Case {
+    http::verb method;
+    std::string target, allow;
+  };
+  for (const auto& c : std::vector<Case>{
+           {http::verb::post, "/healthz", "GET"},
+           {http::verb::head, "/healthz", "GET"},
+           {http::verb::delete_, "/metrics", "GET"},
+           {http::verb::get, "/api/auth/login", "POST"},
+           {http::verb::get, "/api/auth/register", "POST"},
+           {http::verb::post, "/api/auth/config", "GET"},
+           {http::verb::get, "/session/validate", "POST"},
+           {http::verb::delete_, "/api/projects", "GET, POST"},
+           {http::verb::post, "/api/projects/prj_x", "GET"},
+           {http::verb::delete_, "/api/projects/prj_x/canvas", "GET, PUT"},
+           {http::verb::post, "/api/projects/prj_x/export", "GET"},
+           {http::verb::get, "/api/design", "POST"},
+           {http::verb::put, "/api/cache", "GET, DELETE"},
+           {http::verb::delete_, "/api/executions/exec_x", "GET"},
+           {http::verb::head, "/api/executions/exec_x", "GET"},
+           {http::verb::get, "/api/executions/exec_x/cancel", "POST"},
+           {http::verb::post, "/api/executions/exec_x/events", "GET"},
+           {http::verb::post, "/api/executions/exec_x/stream", "GET"},
+           {http::verb::head, "/api/executions/exec_x/stream", "GET"},
+           {http::verb::post, "/api/executions/exec_x/files/a/b.sql", "GET"},
+           {http::verb::get, "/api/executions/exec_x/cache-report", "POST"},
+           {http::verb::get, "/api/executions/exec_x/tasks/task_1/modifications", "POST"},
+           {http::verb::put, "/api/executions/exec_x/tasks/task_1/modifications/preview", "POST"},
+       }) {
+    auto r = request(c.method, c.target);
+    EXPECT_EQ(r.status, 405) << http::to_string(c.method) << " " << c.target << " -> " << r.body;
+    EXPECT_EQ(r.headers["Allow"], c.allow) << http::to_string(c.method) << " " << c.target;
+    if (c.method != http::verb::head) {
+      EXPECT_EQ(r.json().at("error").at("message").as_string(),
+                std::string(http::to_string(c.method)) + " is not allowed on " + c.target + " (it accepts " + c.allow +
+                    ")")
+          << r.body;
+    }
+  }
+  EXPECT_EQ(request(http::verb::get, "/api/nowhere").status, 404);  // no such path: still no route
+  EXPECT_EQ(request(http::verb::get, "/api/auth/nowhere").status, 404);
+}
+
+TEST_F(ServerTest, ErrorBodiesStayUtf8WhateverThePathHeld) {
+  startServer();
+  for (const std::string target : {"/api/projects/%ff%fe", "/api/executions/%c3/files/%80x", "/api/nowhere/%ff"}) {
+    auto r = request(http::verb::get, target);
+    EXPECT_EQ(r.status, 404) << target;
+    auto parsed = json::parse(r.body, "reply");  // rejects invalid UTF-8
+    ASSERT_TRUE(parsed) << target << ": " << parsed.error().message;
+    EXPECT_TRUE(parsed->at("error").at("message").is_string());
+  }
+  auto r = request(http::verb::get, "/api/projects/a%ffb");
+  EXPECT_NE(r.body.find("project a\xEF\xBF\xBD" "b not found"), std::string::npos) << r.body;
+}
+
+TEST_F(ServerTest, EveryTooManyRequestsSaysWhenToRetry) {
+  startServer();  // the default 10 s cooldown
+  const std::string id = startDesign(kExample1, 0.05);
+  const std::string base = "/api/executions/" + id + "/tasks/";
+  auto body = [](const std::string& p) { return json::compact(boost::json::object{{"prompt", p}}); };
+  auto r = request(http::verb::post, base + "task_7/modifications", body("Generate React components with a dark theme"));
+  ASSERT_EQ(r.status, 202) << r.body;
+  r = request(http::verb::post, base + "task_7/modifications", body("Generate React components with a light theme"));
+  ASSERT_EQ(r.status, 429) << r.body;
+  // What is left of the cooldown, rounded up: at most the whole 10 s, at least 1.
+  ASSERT_EQ(r.headers.count("Retry-After"), 1u) << r.body;
+  const int seconds = std::stoi(r.headers["Retry-After"]);
+  EXPECT_GE(seconds, 1);
+  EXPECT_LE(seconds, 10);
+  request(http::verb::post, "/api/executions/" + id + "/cancel");
 }
 
 }  // namespace

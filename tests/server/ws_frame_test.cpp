@@ -152,5 +152,30 @@ TEST(WsFrame, Utf8Validation) {
   EXPECT_FALSE(validUtf8("\x80"));                                      // stray continuation
 }
 
+TEST(WsFrame, SanitisingReplacesEachBadByteAndKeepsGoodText) {
+  EXPECT_EQ(sanitizeUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(sanitizeUtf8("a\xff\xfe" "b"), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(sanitizeUtf8("x\xe2\x82"), "x\xEF\xBF\xBD\xEF\xBF\xBD");  // a truncated character at the end
+  EXPECT_TRUE(validUtf8(sanitizeUtf8("\xc0\xaf\xed\xa0\x80\x80")));
+}
+
+TEST(WsFrame, PrefixesEndOnACharacterBoundary) {
+  const std::string text = "ab\xe2\x82\xac" "c";  // a b € c
+  EXPECT_EQ(utf8Prefix(text, 2), "ab");
+  EXPECT_EQ(utf8Prefix(text, 3), "ab");  // inside the euro sign: back to before it
+  EXPECT_EQ(utf8Prefix(text, 4), "ab");
+  EXPECT_EQ(utf8Prefix(text, 5), "ab\xe2\x82\xac");
+  EXPECT_EQ(utf8Prefix(text, 100), text);
+}
+
+TEST(WsFrame, ALongCloseReasonIsCutOnACharacterBoundaryAndStaysUtf8) {
+  const std::string reason = std::string(122, 'r') + "\xc3\xa9" + "\xff";  // é straddles byte 123
+  const std::string f = closeFrame(1001, reason);
+  ASSERT_GE(f.size(), 4u);
+  const std::string payloadReason = f.substr(4);  // 2 header bytes, 2 code bytes
+  EXPECT_EQ(payloadReason, std::string(122, 'r'));
+  EXPECT_TRUE(validUtf8(closeFrame(1001, "bad \xff byte").substr(4)));
+}
+
 }  // namespace
 }  // namespace ymy::server::ws
