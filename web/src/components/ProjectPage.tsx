@@ -415,7 +415,14 @@ export default function ProjectPage({ projectId, onBack, onError, onSignOut }: P
             run={run}
             now={serverNow}
             onEdit={setEditTask}
-            onCancel={() => run && api.cancel(run.executionId).catch((e) => onError(`Could not stop the run: ${errText(e)}`))}
+            onCancel={() =>
+              run &&
+              api.cancel(run.executionId).catch((e) => {
+                // 409: it finished before the click arrived; its summary is on its way.
+                if (e instanceof ApiError && e.status === 409) return;
+                onError(`Could not stop the run: ${errText(e)}`);
+              })
+            }
           />
         </main>
         <aside className="right">
