@@ -274,7 +274,7 @@ export const api = {
     json<DesignStarted>('POST', '/api/design', body),
   execution: (id: string) => json<ExecutionState>('GET', `/api/executions/${encodeURIComponent(id)}`),
   events: (id: string, after: number, wait: number, signal?: AbortSignal) =>
-    json<{ events: StreamEvent[]; next: number }>(
+    json<{ events: StreamEvent[]; next: number; finished?: boolean }>(
       'GET',
       `/api/executions/${encodeURIComponent(id)}/events?after=${after}&wait=${wait}`,
       undefined,

@@ -283,6 +283,9 @@ export class ExecutionStream {
         failures = 0;
         if (this.poll === ctl && this.state.phase !== 'live') this.setState({ transport: 'longpoll', phase: 'live', detail });
         for (const e of r.events) this.accept(e);
+        // Ended with nothing left after our position (we already had its
+        // summary): the server answers at once from now on, so stop asking.
+        if (r.finished && r.events.length === 0 && this.active) this.finish();
       } catch (e) {
         if (ctl.signal.aborted) return;
         failures += 1;
