@@ -792,9 +792,11 @@ Result<void> Execution::validateModificationLocked(std::size_t index, const std:
         std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
         return std::string(text);
       };
-      return fail(ErrorCode::kTooSoon, task.id + " was modified " + seconds(since) + " ago; wait " +
-                                           seconds(policy.cooldown.count() - since) + " more (cooldown " +
-                                           seconds(policy.cooldown.count()) + ")");
+      Error tooSoon(ErrorCode::kTooSoon, task.id + " was modified " + seconds(since) + " ago; wait " +
+                                             seconds(policy.cooldown.count() - since) + " more (cooldown " +
+                                             seconds(policy.cooldown.count()) + ")");
+      tooSoon.retryAfterMs = policy.cooldown.count() - since;
+      return tl::unexpected(std::move(tooSoon));
     }
   }
   return {};

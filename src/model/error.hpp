@@ -25,6 +25,9 @@ enum class ErrorCode {
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
+  // kTooSoon: milliseconds until a retry may succeed, when the refuser knows
+  // (a cooldown's remainder); 0 when it does not.
+  long long retryAfterMs = 0;
 
   Error() = default;
   Error(ErrorCode c, std::string m) : code(c), message(std::move(m)) {}

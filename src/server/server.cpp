@@ -14,8 +14,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
-#include <cstdlib>
 #include <iomanip>
 #include <deque>
 #include <map>
@@ -185,19 +183,12 @@ http::status statusFor(const Error& e) {
 }
 
 // Whole seconds until a kTooSoon refusal may succeed, at least 1. Only the
-// modification cooldown knows how long is left, and says so in its message
-// ("task_2 was modified 0.4 s ago; wait 9.6 s more (cooldown 10.0 s)");
-// the others (executions at once, a busy password hasher) clear whenever
+// modification cooldown knows how long is left (Error::retryAfterMs); the
+// others (executions at once, a busy password hasher) clear whenever
 // something finishes, so 1 s is the honest answer.
 std::int64_t retryAfterSeconds(const Error& e) {
-  constexpr std::string_view kWait = "; wait ";
-  const auto at = e.message.find(kWait);
-  if (at == std::string::npos) return 1;
-  const std::string rest = e.message.substr(at + kWait.size());
-  char* end = nullptr;
-  const double seconds = std::strtod(rest.c_str(), &end);
-  if (end == rest.c_str() || std::string_view(end).rfind(" s", 0) != 0 || !(seconds > 0) || seconds > 86'400) return 1;
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seconds)));
+  if (e.retryAfterMs <= 0) return 1;
+  return std::max<std::int64_t>(1, (e.retryAfterMs + 999) / 1000);
 }
 
 Response fromError(const Error& e, const Request& req) {
