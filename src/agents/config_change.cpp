@@ -39,9 +39,11 @@ constexpr Technology kTechnologies[] = {
 };
 // clang-format on
 
-constexpr std::string_view kCountWords[] = {"instance", "instances", "replica", "replicas", "pod",       "pods",
-                                            "node",     "nodes",     "server",  "servers",  "container", "containers",
-                                            "copies",   "worker",    "workers"};
+// Not "nodes": "a 3-node Redis cluster for sessions" counts the cluster's
+// nodes, not the service's instances.
+constexpr std::string_view kCountWords[] = {"instance", "instances", "replica",    "replicas", "pod",    "pods",
+                                            "server",   "servers",   "container",  "containers", "copies", "worker",
+                                            "workers"};
 
 const Technology* technology(std::string_view word) {
   for (const auto& t : kTechnologies) {

@@ -34,6 +34,8 @@ TEST(ConfigChange, CountsAndTechnologySwitches) {
             {{"database", "MongoDB with 2 read replicas"}}},
            {"keep auth sessions in redis", node("auth", "service", {{"session_store", "memory"}}),
             {{"session_store", "Redis"}}},
+           {"move auth sessions to a 3 node redis cluster", node("auth", "service", {{"instances", 2}}),
+            {{"session_store", "Redis"}}},
            {"use gRPC between cart and product", node("cart", "service", {}), {{"protocol", "gRPC"}}},
            // Nothing stated: nothing set. A technology the node has already is no switch.
            {"fix the jwt expiry bug", node("auth", "service", {{"instances", 2}}), {}},
