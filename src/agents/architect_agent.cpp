@@ -89,19 +89,6 @@ class ArchitectAgent final : public executor::Agent {
     return Work::kUpdate;
   }
 
-  // The canvas node that already realises `c`: by id, config.component, or
-  // what its label or id names.
-  const CanvasNode* nodeOf(const Canvas& canvas, const Component& c) const {
-    for (const auto& n : canvas.nodes) {
-      const auto* declared = n.config.if_contains("component");
-      if (n.id == c.nodeId || (declared && declared->is_string() && declared->get_string() == c.id) ||
-          env_.matcher.componentOf(n.label) == c.id || env_.matcher.componentOf(n.id) == c.id) {
-        return &n;
-      }
-    }
-    return nullptr;
-  }
-
   // How a service connects to a component of this node type.
   static const char* usesEdge(const std::string& nodeType) {
     if (nodeType == "cache") return "cache";
@@ -325,7 +312,7 @@ class ArchitectAgent final : public executor::Agent {
         std::vector<const Component*> fresh;
         std::vector<const CanvasNode*> anchors;
         for (const auto* c : componentsToAdd(task.prompt)) {
-          if (const auto* existing = nodeOf(input.baseCanvas, *c)) {
+          if (const auto* existing = detail::canvasNodeFor(env_, input.baseCanvas, *c)) {
             anchors.push_back(existing);
           } else {
             fresh.push_back(c);

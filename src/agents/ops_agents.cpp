@@ -818,13 +818,10 @@ class OpsAgent final : public executor::Agent {
       if (ctx.task().name != c.name + " Configuration") continue;
       const Canvas canvas = currentCanvas(ctx);
       std::string nodeId = c.nodeId, label = c.name, hints = input.request;
-      for (const auto& n : canvas.nodes) {
-        const auto* declared = n.config.if_contains("component");
-        if (n.id == c.nodeId || (declared && declared->is_string() && declared->get_string() == c.id)) {
-          nodeId = n.id;
-          label = n.label.empty() ? n.id : n.label;
-          hints += " " + n.label + " " + json::serialize(n.config);
-        }
+      if (const auto* n = detail::canvasNodeFor(env_, canvas, c)) {
+        nodeId = n->id;
+        label = n->label.empty() ? n->id : n->label;
+        hints += " " + n->label + " " + json::serialize(n->config);
       }
       std::transform(hints.begin(), hints.end(), hints.begin(), [](unsigned char ch) { return std::tolower(ch); });
       auto runtime = runtimeFor(c.nodeType, hints);

@@ -15,6 +15,17 @@ bool isServiceNode(const CanvasNode& node) {
   return std::find(std::begin(kInfrastructure), std::end(kInfrastructure), node.type) == std::end(kInfrastructure);
 }
 
+const CanvasNode* canvasNodeFor(const AgentEnvironment& env, const Canvas& canvas, const Component& c) {
+  for (const auto& n : canvas.nodes) {
+    const auto* declared = n.config.if_contains("component");
+    if (n.id == c.nodeId || (declared && declared->is_string() && declared->get_string() == c.id) ||
+        env.matcher.componentOf(n.label) == c.id || env.matcher.componentOf(n.id) == c.id) {
+      return &n;
+    }
+  }
+  return nullptr;
+}
+
 std::string slug(std::string_view text) {
   std::string out;
   for (char ch : text) {

@@ -19,6 +19,9 @@ bool containsWord(std::string_view haystack, std::string_view needle);  // case-
 // A node that runs application code ("service", "microservice", "worker",
 // ...): anything but the data stores, queues and edge infrastructure.
 bool isServiceNode(const CanvasNode& node);
+// The canvas node that already realises catalog component `c`: by id,
+// config.component, or what its label or id names. nullptr when none does.
+const CanvasNode* canvasNodeFor(const AgentEnvironment& env, const Canvas& canvas, const Component& c);
 
 // What an agent returns when its run was cancelled.
 inline tl::unexpected<Error> cancelled() { return fail(ErrorCode::kInternal, "cancelled"); }

@@ -481,13 +481,11 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
     if (f) (void)store_.releaseLease(record.id, *f);
     return false;
   }
-  auto last = store_.lastSeq(record.id);
+  auto last = store::lastEvent(store_, record.id);
   if (!last) return tl::unexpected(last.error());
-  auto tail = store_.eventsAfter(record.id, *last > 0 ? *last - 1 : 0, 1);
-  if (!tail) return tl::unexpected(tail.error());
-  if (!tail->empty() && tail->back().type == "executionSummary") {
+  if (*last && (*last)->type == "executionSummary") {
     // The run ended before the crash; only its record was not updated.
-    const auto& fields = tail->back().fields;
+    const auto& fields = (*last)->fields;
     auto done = store_.finishExecution(record.id, statusOfSummary(fields), boost::json::value(fields),
                                        clock_.epochMillis(), f);
     if (!done) return tl::unexpected(done.error());
@@ -500,7 +498,7 @@ Result<bool> ExecutionManager::resumeOne(const store::ExecutionRecord& record,
   state.route = record.route == "STATIC" ? Route::kStatic : Route::kDynamic;
   state.plan = record.plan;
   state.baseCanvas = record.baseCanvas;
-  state.lastSeq = *last;
+  state.lastSeq = *last ? (*last)->seq : 0;
   state.history = executor::modificationHistoryFromJson(record.modifications);
   double latency = 0, parallel = 0;
   if (record.options.is_object()) {
@@ -722,12 +720,9 @@ Result<boost::json::value> ExecutionManager::state(const std::string& id) {
       // Run by another instance, whose summary may be logged (and streamed)
       // before its final record is stored: a client that saw the summary
       // must not read "running" here.
-      if (auto seq = store_.lastSeq(id); seq && *seq > 0) {
-        if (auto tail = store_.eventsAfter(id, *seq - 1, 1); tail && !tail->empty() &&
-                                                             tail->back().type == "executionSummary") {
-          status = std::string(store::executionStatusName(statusOfSummary(tail->back().fields)));
-          summary = tail->back().fields;
-        }
+      if (auto last = store::lastEvent(store_, id); last && *last && (*last)->type == "executionSummary") {
+        status = std::string(store::executionStatusName(statusOfSummary((*last)->fields)));
+        summary = (*last)->fields;
       }
     }
     // Each task with how it ended, from the stored task records.

@@ -283,6 +283,17 @@ Target parseTarget(std::string_view target) {
   return t;
 }
 
+// Whether path segments are `parts`, where "*" matches any one segment.
+bool pathIs(const std::vector<std::string>& segments, std::initializer_list<const char*> parts) {
+  if (segments.size() != parts.size()) return false;
+  std::size_t i = 0;
+  for (const char* p : parts) {
+    if (std::string_view(p) != "*" && segments[i] != p) return false;
+    ++i;
+  }
+  return true;
+}
+
 // A non-negative integer from 0 to `max`; errors name where it came from
 // (`what`: "query parameter 'after'", "header 'Last-Event-ID'").
 Result<std::uint64_t> parseNumber(std::string_view text, const std::string& what, std::uint64_t max) {
@@ -838,15 +849,7 @@ class Server::Impl final : public ws::Handler {
   // route. /stream is the WebSocket's and is answered before routing.
   static std::vector<http::verb> allowedMethods(const std::vector<std::string>& s) {
     using v = http::verb;
-    auto is = [&](std::initializer_list<const char*> parts) {
-      if (s.size() != parts.size()) return false;
-      std::size_t i = 0;
-      for (const char* p : parts) {
-        if (std::string_view(p) != "*" && s[i] != p) return false;
-        ++i;
-      }
-      return true;
-    };
+    auto is = [&](std::initializer_list<const char*> parts) { return pathIs(s, parts); };
     if (is({"healthz"}) || is({"metrics"})) return {v::get};
     if (is({"api", "auth", "config"})) return {v::get};
     if (is({"api", "auth", "register"}) || is({"api", "auth", "login"}) || is({"session", "validate"})) return {v::post};
@@ -874,15 +877,7 @@ class Server::Impl final : public ws::Handler {
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
       return methodNotAllowed(req, allowed);
     }
-    auto is = [&](std::initializer_list<const char*> parts) {
-      if (s.size() != parts.size()) return false;
-      std::size_t i = 0;
-      for (const char* p : parts) {
-        if (std::string_view(p) != "*" && s[i] != p) return false;
-        ++i;
-      }
-      return true;
-    };
+    auto is = [&](std::initializer_list<const char*> parts) { return pathIs(s, parts); };
     // From here on a known path comes with one of its methods.
     if (is({"healthz"})) {
       boost::json::object health{{"status", "ok"}};
@@ -1371,15 +1366,10 @@ class Server::Impl final : public ws::Handler {
   Result<LogEnd> logEnd(const std::string& id) {
     auto record = store_.getExecution(id);
     if (!record) return tl::unexpected(record.error());
-    auto last = store_.lastSeq(id);
+    auto last = store::lastEvent(store_, id);
     if (!last) return tl::unexpected(last.error());
-    LogEnd end{*last, record->status != store::ExecutionStatus::kRunning};
-    if (!end.finished && *last > 0) {
-      auto tail = store_.eventsAfter(id, *last - 1, 1);
-      if (!tail) return tl::unexpected(tail.error());
-      end.finished = !tail->empty() && tail->back().type == "executionSummary";
-    }
-    return end;
+    return LogEnd{*last ? (*last)->seq : 0, record->status != store::ExecutionStatus::kRunning ||
+                                                 (*last && (*last)->type == "executionSummary")};
   }
 
   net::awaitable<Response> longPoll(const Request& req, const Target& t) {

@@ -204,6 +204,11 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& file
 // opened on the next call.
 Result<std::unique_ptr<Store>> openPostgresStore(const std::string& url);
 
+// The last event in an execution's log, or nullopt when nothing is logged.
+// (A run has ended once this is its executionSummary, which is logged before
+// the record is marked finished.)
+Result<std::optional<Event>> lastEvent(Store& store, std::string_view executionId);
+
 // A random id with a prefix: "prj_3f9c2a...", "exec_..." (128 bits, hex).
 std::string newId(std::string_view prefix);
 

@@ -23,6 +23,16 @@ std::optional<ExecutionStatus> executionStatusFromName(std::string_view name) {
   return std::nullopt;
 }
 
+Result<std::optional<Event>> lastEvent(Store& store, std::string_view executionId) {
+  auto last = store.lastSeq(executionId);
+  if (!last) return tl::unexpected(last.error());
+  if (*last == 0) return std::optional<Event>();
+  auto tail = store.eventsAfter(executionId, *last - 1, 1);
+  if (!tail) return tl::unexpected(tail.error());
+  if (tail->empty()) return std::optional<Event>();
+  return std::optional<Event>(std::move(tail->back()));
+}
+
 std::string newId(std::string_view prefix) {
   // /dev/urandom once per thread to seed; ids only need to be unique and unguessable enough
   // that one user cannot enumerate another's (the auth work checks ownership anyway).
